@@ -1,0 +1,48 @@
+# Build, test and benchmark the project. See README.md.
+GO       ?= go
+DESTDIR  ?=
+SBIN     ?= /usr/sbin
+DAEMONS  ?= /usr/lib/postfix/sbin
+CONFDIR  ?= /etc/postfix
+QUEUEDIR ?= /var/spool/postfix
+# Commands installed in $(SBIN); everything else built goes to $(DAEMONS).
+USER_CMDS = postconf postmap postalias newaliases
+
+.PHONY: all build test test-deps lint bench install run fuzz clean
+
+all: build
+
+build:
+	@mkdir -p bin
+	$(GO) build -o bin/ ./cmd/...
+
+test-deps:
+	@sh test/deps.sh
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo 'gofmt: files above need formatting'; exit 1; }
+	$(GO) vet ./...
+	@sh test/staticcheck.sh
+
+test: test-deps build lint
+	$(GO) test -race -shuffle=on -count=1 ./...
+
+bench: build
+	@sh bench/run.sh
+
+fuzz:
+	@sh test/fuzz.sh
+
+install: build
+	install -d $(DESTDIR)$(SBIN) $(DESTDIR)$(DAEMONS) $(DESTDIR)$(CONFDIR) $(DESTDIR)$(QUEUEDIR)
+	for c in bin/*; do n=$$(basename $$c); \
+	  case " $(USER_CMDS) " in *" $$n "*) install -m 755 $$c $(DESTDIR)$(SBIN)/$$n;; \
+	  *) install -m 755 $$c $(DESTDIR)$(DAEMONS)/$$n;; esac; done
+
+run:
+	@echo 'make run: the mail system (master, smtpd, qmgr, local ...) has not landed yet.'
+	@echo 'Today the project provides postconf, postmap, postalias and newaliases in bin/ (make build).'
+	@exit 1
+
+clean:
+	rm -rf bin

@@ -1,0 +1,96 @@
+// Package msg writes a command's diagnostics the way Postfix's msg(3) does:
+// "PROG: warning: TEXT" and "PROG: fatal: TEXT" on standard error, where PROG
+// is argv[0] exactly as the program was invoked. A fatal message exits with
+// status 1, as Postfix's msg_fatal does.
+package msg
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+)
+
+var (
+	mu     sync.Mutex
+	out    io.Writer = os.Stderr
+	prog             = progName()
+	exitFn           = os.Exit
+	// Verbose counts -v flags; Info messages print when it is above zero.
+	Verbose int
+)
+
+func progName() string {
+	if len(os.Args) > 0 && os.Args[0] != "" {
+		return os.Args[0]
+	}
+	return "postfix"
+}
+
+// SetOutput sends diagnostics to w (tests capture them this way) and
+// returns the previous writer.
+func SetOutput(w io.Writer) io.Writer {
+	mu.Lock()
+	defer mu.Unlock()
+	old := out
+	out = w
+	return old
+}
+
+// SetProgName sets the PROG prefix of every message.
+func SetProgName(name string) { prog = name }
+
+// ProgName returns the PROG prefix of every message.
+func ProgName() string { return prog }
+
+// SetExit replaces os.Exit for Fatal (tests use it to stay alive).
+func SetExit(f func(int)) func(int) {
+	old := exitFn
+	exitFn = f
+	return old
+}
+
+func emit(level, format string, args ...any) {
+	mu.Lock()
+	defer mu.Unlock()
+	if level == "" {
+		fmt.Fprintf(out, "%s: %s\n", prog, fmt.Sprintf(format, args...))
+		return
+	}
+	fmt.Fprintf(out, "%s: %s: %s\n", prog, level, fmt.Sprintf(format, args...))
+}
+
+// Info prints an informational line "PROG: TEXT" when Verbose is set.
+func Info(format string, args ...any) {
+	if Verbose > 0 {
+		emit("", format, args...)
+	}
+}
+
+// Plain prints "PROG: TEXT" unconditionally (Postfix's msg_info).
+func Plain(format string, args ...any) { emit("", format, args...) }
+
+// Warn prints "PROG: warning: TEXT".
+func Warn(format string, args ...any) { emit("warning", format, args...) }
+
+// Error prints "PROG: error: TEXT".
+func Error(format string, args ...any) { emit("error", format, args...) }
+
+// Fatal prints "PROG: fatal: TEXT" and exits with status 1.
+func Fatal(format string, args ...any) {
+	emit("fatal", format, args...)
+	exitFn(1)
+	panic(FatalExit{})
+}
+
+// Panic prints "PROG: panic: TEXT" and exits with status 2 (a broken
+// internal contract, never bad input).
+func Panic(format string, args ...any) {
+	emit("panic", format, args...)
+	exitFn(2)
+	panic(FatalExit{})
+}
+
+// FatalExit is what Fatal panics with when SetExit replaced os.Exit with a
+// function that returns; tests recover it.
+type FatalExit struct{}

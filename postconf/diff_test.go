@@ -1,0 +1,227 @@
+package postconf_test
+
+// Differential tests: Debian's /usr/sbin/postconf and ours run on copies
+// of the same configuration directory with the same arguments; stdout, the
+// exit status, the resulting main.cf and master.cf, and the set of
+// diagnostic lines must agree. The only differences tolerated are those
+// listed in doc/DIFFERENCES.md: warning order and repetition (Postfix walks
+// hash tables in random order and repeats some warnings a varying number of
+// times) and the process_id value.
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/postfix-go/postfix/internal/testutil"
+)
+
+const refPostconf = "/usr/sbin/postconf"
+
+// confDir writes main.cf and master.cf (nil: leave out) into a new dir.
+func confDir(t testing.TB, mainCF, masterCF *string) string {
+	t.Helper()
+	d := t.TempDir()
+	if mainCF != nil {
+		if err := os.WriteFile(filepath.Join(d, "main.cf"), []byte(*mainCF), 0644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if masterCF != nil {
+		if err := os.WriteFile(filepath.Join(d, "master.cf"), []byte(*masterCF), 0644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d
+}
+
+func copyDir(t testing.TB, src string) string {
+	t.Helper()
+	d := t.TempDir()
+	ents, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst := filepath.Join(d, e.Name())
+		if err := os.WriteFile(dst, b, 0644); err != nil {
+			t.Fatal(err)
+		}
+		// Postfix pauses for up to a second when main.cf is younger than
+		// that (it might still be being written); age the copies.
+		old := time.Now().Add(-time.Hour)
+		if err := os.Chtimes(dst, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d
+}
+
+var processID = regexp.MustCompile(`(?m)^(process_id = )\d+$`)
+
+// normStderr folds the diagnostics into a sorted set of distinct lines,
+// with the config directory replaced by "DIR".
+func normStderr(s, dir string) string {
+	s = strings.ReplaceAll(s, dir, "DIR")
+	seen := map[string]bool{}
+	var lines []string
+	for _, l := range strings.Split(s, "\n") {
+		if l != "" && !seen[l] {
+			seen[l] = true
+			lines = append(lines, l)
+		}
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+func readOpt(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "<" + err.Error() + ">"
+	}
+	return string(b)
+}
+
+// diffRun runs both programs on copies of dir and reports any difference.
+// It returns false when they differed.
+func diffRun(t testing.TB, dir string, stdin []byte, args ...string) bool {
+	t.Helper()
+	ours := testutil.Bin(t, "postconf")
+	ref := testutil.Reference(t, refPostconf)
+	dr, do := copyDir(t, dir), copyDir(t, dir)
+	sub := func(d string) []string {
+		out := make([]string, len(args))
+		for i, a := range args {
+			out[i] = strings.ReplaceAll(a, "@DIR@", d)
+		}
+		return out
+	}
+	rr := testutil.Run(t, dr, ref, "postconf", stdin, sub(dr)...)
+	ro := testutil.Run(t, do, ours, "postconf", stdin, sub(do)...)
+	ok := true
+	report := func(what, want, got string) {
+		ok = false
+		t.Errorf("postconf %q: %s differs\n%s", args, what, lineDiff(want, got))
+	}
+	so := processID.ReplaceAllString(strings.ReplaceAll(ro.Stdout, do, "DIR"), "${1}N")
+	sr := processID.ReplaceAllString(strings.ReplaceAll(rr.Stdout, dr, "DIR"), "${1}N")
+	if so != sr {
+		report("stdout", sr, so)
+	}
+	if er, eo := normStderr(rr.Stderr, dr), normStderr(ro.Stderr, do); er != eo {
+		report("stderr", er, eo)
+	}
+	if rr.Exit != ro.Exit {
+		report("exit status", string(rune('0'+rr.Exit)), string(rune('0'+ro.Exit)))
+	}
+	for _, f := range []string{"main.cf", "master.cf"} {
+		if a, b := readOpt(filepath.Join(dr, f)), readOpt(filepath.Join(do, f)); a != strings.ReplaceAll(b, do, dr) {
+			report(f+" after the run", a, b)
+		}
+	}
+	return ok
+}
+
+// lineDiff shows the lines only one side has (at most 30), in order.
+func lineDiff(want, got string) string {
+	if !strings.Contains(want+got, "\n") {
+		return "--- postfix: " + want + "\n--- ours:    " + got
+	}
+	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
+	inW, inG := map[string]int{}, map[string]int{}
+	for _, l := range wl {
+		inW[l]++
+	}
+	for _, l := range gl {
+		inG[l]++
+	}
+	var b strings.Builder
+	n := 0
+	for _, l := range wl {
+		if inG[l] == 0 && n < 30 {
+			b.WriteString("- " + l + "\n")
+			n++
+		}
+	}
+	for _, l := range gl {
+		if inW[l] == 0 && n < 30 {
+			b.WriteString("+ " + l + "\n")
+			n++
+		}
+	}
+	if n == 0 {
+		b.WriteString("(same lines, different order or count)\n")
+	}
+	return b.String()
+}
+
+func ptr(s string) *string { return &s }
+
+// diffCase runs diffRun as a parallel subtest: most of the time goes to
+// starting processes, so cases overlap well.
+func diffCase(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	t.Run(strings.Join(args, " "), func(t *testing.T) {
+		t.Parallel()
+		diffRun(t, dir, nil, args...)
+	})
+}
+
+func debianDir(t testing.TB) string {
+	t.Helper()
+	return copyDir(t, "testdata/debian")
+}
+
+// Modes with no arguments on Debian's stock configuration.
+func TestDiffDebianStock(t *testing.T) {
+	d := debianDir(t)
+	for _, args := range [][]string{
+		{}, {"-n"}, {"-d"}, {"-x"}, {"-nx"}, {"-dx"}, {"-f"}, {"-nf"}, {"-df"}, {"-h", "mail_name", "myhostname", "relayhost", "mynetworks"}, {"-H"}, {"-nh"}, {"-nH"},
+		{"-p"}, {"-C", "builtin"}, {"-C", "service"}, {"-C", "user"}, {"-C", "builtin,user", "-n"}, {"-C", "all"},
+		{"-C", "bogus"}, {"-l"}, {"-a"}, {"-A"}, {"-t"}, {"-b"},
+		{"myhostname", "mydomain", "mynetworks", "mydestination", "nosuch"},
+		{"-d", "myhostname", "mydomain", "mynetworks", "relay_destination_concurrency_limit"},
+		{"-x", "smtpd_banner", "relay_domains", "append_dot_mydomain"},
+		{"-o", "compatibility_level=0", "-x", "append_dot_mydomain", "relay_domains", "smtputf8_enable"},
+		{"-o", "stress=yes", "-x", "smtpd_timeout", "smtpd_hard_error_limit"},
+		{"-o", "bad"},
+	} {
+		diffCase(t, d, append([]string{"-c", "@DIR@"}, args...)...)
+	}
+}
+
+// Option parsing and conflicts.
+func TestDiffOptions(t *testing.T) {
+	d := confDir(t, ptr("relayhost = x\n"), ptr(""))
+	letters := []string{"a", "A", "b", "d", "e", "f", "F", "h", "H", "l", "m", "M", "n", "p", "P", "t", "x", "X", "#"}
+	for i, a := range letters {
+		for _, b := range letters[i+1:] {
+			diffCase(t, d, "-c", "@DIR@", "-"+a, "-"+b)
+		}
+	}
+	for _, args := range [][]string{
+		{"-z"}, {"-c"}, {"-o"}, {"-a", "-d", "-e"}, {"-d", "-e", "-n"}, {"-X", "-#", "-d"}, {"-b", "-t", "-m"},
+		{"-e"}, {"-X"}, {"-#"}, {"relayhost", "-n"}, {"--", "relayhost"}, {"-nfx"},
+	} {
+		diffCase(t, d, append([]string{"-c", "@DIR@"}, args...)...)
+	}
+}
+
+// postconf -m lists the table types this project can open; it differs
+// from Debian's list on purpose (doc/DIFFERENCES.md).
+func TestMapTypes(t *testing.T) {
+	r := testutil.Run(t, t.TempDir(), testutil.Bin(t, "postconf"), "postconf", nil, "-m")
+	want := "btree\ncdb\ncidr\nenviron\nfail\nhash\ninline\nlmdb\npcre\npipemap\nproxy\nrandmap\nregexp\nsocketmap\nstatic\ntcp\ntexthash\nunionmap\nunix\n"
+	if r.Stdout != want || r.Exit != 0 {
+		t.Errorf("postconf -m:\n%s(exit %d), want\n%s", r.Stdout, r.Exit, want)
+	}
+}

@@ -1,0 +1,29 @@
+#!/bin/sh
+# Installs what the tests need from Debian's packages: Postfix 3.7 (the
+# reference the differential tests compare against), its map plugins and
+# documentation, and swaks. Runs only as root; otherwise it checks and says
+# what is missing. Debian's Postfix daemon is kept from starting.
+set -e
+need=""
+for f in /usr/sbin/postconf /usr/sbin/postmap /usr/sbin/postalias /usr/lib/postfix/postfix-pcre.so.1.0.1 /usr/lib/postfix/postfix-cdb.so.1.0.1 /usr/bin/swaks; do
+	[ -e "$f" ] || need=yes
+done
+[ -z "$need" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "test/deps.sh: Postfix 3.7 (postfix postfix-pcre postfix-cdb) and swaks are needed; run make test as root once, or install them." >&2
+	exit 0
+fi
+policy=/usr/sbin/policy-rc.d
+made_policy=""
+if [ ! -e $policy ]; then
+	printf '#!/bin/sh\nexit 101\n' > $policy
+	chmod 755 $policy
+	made_policy=yes
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q postfix postfix-pcre postfix-cdb postfix-doc swaks python3 >/dev/null
+[ -n "$made_policy" ] && rm -f $policy
+# Debian may have started nothing (policy-rc.d), but make sure.
+/usr/sbin/postfix stop >/dev/null 2>&1 || true
+exit 0
