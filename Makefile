@@ -25,7 +25,7 @@ lint:
 	@sh test/staticcheck.sh
 
 test: test-deps build lint
-	$(GO) test -race -shuffle=on -count=1 ./...
+	$(GO) test -race -shuffle=on -count=1 -parallel 32 ./...
 
 bench: build
 	@sh bench/run.sh

@@ -158,11 +158,19 @@ func Mynetworks(style, interfaces, protocols string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	switch style {
-	case "host", "subnet", "class":
-	default:
-		return "", fmt.Errorf("unknown mynetworks mask style value %q in %q", style, style)
+	// The style is a list of words of which exactly one must be given.
+	words := SplitList(style)
+	for _, w := range words {
+		switch w {
+		case "host", "subnet", "class":
+		default:
+			return "", fmt.Errorf("unknown mynetworks mask style value \"%s\" in \"%s\"", w, style)
+		}
 	}
+	if len(words) != 1 {
+		return "", fmt.Errorf("bad mynetworks_style value: %s; specify exactly one value", style)
+	}
+	style = words[0]
 	if !want4 && !want6 {
 		return "", nil
 	}

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/postfix-go/postfix/internal/testutil"
 )
@@ -36,7 +37,13 @@ func runBoth(t *testing.T, files map[string]string, steps []step) {
 	dirs := [2]string{t.TempDir(), t.TempDir()}
 	for _, d := range dirs {
 		for name, data := range files {
-			if err := os.WriteFile(filepath.Join(d, name), []byte(data), 0o644); err != nil {
+			path := filepath.Join(d, name)
+			if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			// Postfix waits until main.cf is a second old: back-date.
+			old := time.Now().Add(-time.Hour)
+			if err := os.Chtimes(path, old, old); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -54,7 +61,7 @@ func runBoth(t *testing.T, files map[string]string, steps []step) {
 		if s.sorted {
 			want.Stdout, got.Stdout = sortLines(want.Stdout), sortLines(got.Stdout)
 		}
-		if want != got {
+		if want.Stdout != got.Stdout || want.Stderr != got.Stderr || want.Exit != got.Exit {
 			t.Errorf("step %d: postalias %q:\nwant exit %d stdout:\n%s\nstderr:\n%s\ngot exit %d stdout:\n%s\nstderr:\n%s",
 				i, s.args, want.Exit, want.Stdout, want.Stderr, got.Exit, got.Stdout, got.Stderr)
 		}

@@ -24,6 +24,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/postfix-go/postfix/conf"
 	"github.com/postfix-go/postfix/internal/msg"
 	"github.com/postfix-go/postfix/maptypes"
 	"github.com/postfix-go/postfix/postmap"
@@ -123,18 +124,18 @@ func Newaliases(args []string) int {
 			msg.Verbose++
 		}
 	}
-	o.args = strings.FieldsFunc(cfg.Get("alias_database"), func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
+	o.args = conf.SplitList(postmap.Param(cfg, "alias_database"))
 	if len(o.args) == 0 {
 		return 0
 	}
 	return run(o, cfg)
 }
 
-func run(o options, cfg *postmap.Config) int {
-	r := &runner{o: o, defType: cfg.Get("default_database_type"), hostname: cfg.Get("myhostname")}
+func run(o options, cfg *conf.Config) int {
+	r := &runner{o: o, defType: postmap.Param(cfg, "default_database_type"), hostname: postmap.Param(cfg, "myhostname")}
 	maptypes.Warn = func(s string) { r.warn("%s", s) }
 	maptypes.TableWarn = maptypes.Warn
-	r.utf8 = cfg.Bool("smtputf8_enable") && !o.utf8Off
+	r.utf8 = postmap.BoolParam(cfg, "smtputf8_enable") && !o.utf8Off
 	if o.fold {
 		r.flags |= maptypes.FoldFixed
 	}

@@ -149,7 +149,7 @@ func TestDiffRandom(t *testing.T) {
 		mc := b.String()
 		d := confDir(t, &mc, ptr("smtp inet n - y - - smtpd\nrelay unix - - n - - smtp\nmytr unix - n n - - pipe\n"))
 		modes := [][]string{{"-n"}, {"-nx"}, {"-nf"}, {}, {"-x"}, {"-h", "mynetworks", "myhostname"},
-			{"-x", "myhostname", "mydomain", "mynetworks", "myorigin", "u1"}, {"-e", "relayhost=new", "u9=1"},
+			{"-x", "myhostname", "mydomain", "mynetworks", "myorigin", "u1"}, {"-e", "relayhost=new"}, {"-e", "myhostname = m.example"},
 			{"-X", "myhostname", "u1"}, {"-#", "mydomain"}}
 		args := append([]string{"-c", "@DIR@"}, modes[r.Intn(len(modes))]...)
 		t.Run(fmt.Sprint(i), func(t *testing.T) {

@@ -9,6 +9,7 @@ package postconf_test
 // times) and the process_id value.
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -83,6 +84,12 @@ func normStderr(s, dir string) string {
 	return strings.Join(lines, "\n")
 }
 
+// maskPID hides the line that is just the program's process id (process_id
+// shown with -h).
+func maskPID(out string, pid int) string {
+	return strings.Replace(out, fmt.Sprintf("\n%d\n", pid), "\nPID\n", 1)
+}
+
 func readOpt(path string) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -112,8 +119,8 @@ func diffRun(t testing.TB, dir string, stdin []byte, args ...string) bool {
 		ok = false
 		t.Errorf("postconf %q: %s differs\n%s", args, what, lineDiff(want, got))
 	}
-	so := processID.ReplaceAllString(strings.ReplaceAll(ro.Stdout, do, "DIR"), "${1}N")
-	sr := processID.ReplaceAllString(strings.ReplaceAll(rr.Stdout, dr, "DIR"), "${1}N")
+	so := maskPID(processID.ReplaceAllString(strings.ReplaceAll(ro.Stdout, do, "DIR"), "${1}N"), ro.Pid)
+	sr := maskPID(processID.ReplaceAllString(strings.ReplaceAll(rr.Stdout, dr, "DIR"), "${1}N"), rr.Pid)
 	if so != sr {
 		report("stdout", sr, so)
 	}
@@ -125,7 +132,7 @@ func diffRun(t testing.TB, dir string, stdin []byte, args ...string) bool {
 	}
 	for _, f := range []string{"main.cf", "master.cf"} {
 		if a, b := readOpt(filepath.Join(dr, f)), readOpt(filepath.Join(do, f)); a != strings.ReplaceAll(b, do, dr) {
-			report(f+" after the run", a, b)
+			report(f+" after the run", fmt.Sprintf("%q", a), fmt.Sprintf("%q", b))
 		}
 	}
 	return ok

@@ -22,12 +22,6 @@ func editMain(o *Options) int {
 	case o.Comment:
 		flag = "-#"
 	}
-	if len(o.Args) == 0 {
-		if o.Edit {
-			msg.Fatal("-e requires name=value argument")
-		}
-		msg.Fatal("missing service argument")
-	}
 	type change struct {
 		value string
 		seen  bool

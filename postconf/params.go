@@ -38,27 +38,74 @@ type table struct {
 	explicit map[string]string
 	// order lists explicit names in first-set order.
 	known    map[string]known
-	cfg      *conf.Config
 	readMain bool
+	// computing is set while a machine-dependent default is worked out.
+	computing bool
 }
 
 // def returns the default of a known parameter, computing it if need be.
+// While a machine-dependent default is being computed, a reference to
+// another one that is not computed yet is empty, as in Postfix (which
+// fills them in one by one): mydomain = $myhostname gives myhostname
+// "host." rather than a loop.
 func (t *table) def(name string) string {
 	k := t.known[name]
 	if !k.computed {
 		return k.def
 	}
+	if t.computing {
+		return ""
+	}
+	t.computing = true
 	var explicit func(string) (string, bool)
 	if t.readMain {
 		explicit = t.explicitExpanded
 	}
-	v, err := conf.ComputedDefaultFunc(name, t.defaultGetter(t.readMain), explicit)
+	v, err := conf.ComputedDefaultFunc(name, t.expanded, explicit)
+	t.computing = false
 	if err != nil {
 		msg.Fatal("%v", err)
 	}
 	k.def, k.computed = v, false
 	t.known[name] = k
 	return v
+}
+
+// raw returns the value of name as this run sees it: set (unless showing
+// defaults) or default.
+func (t *table) raw(name string) (string, bool) {
+	if t.readMain {
+		if v, ok := t.explicit[name]; ok {
+			return v, true
+		}
+	}
+	if _, ok := t.known[name]; !ok {
+		return "", false
+	}
+	return t.def(name), true
+}
+
+// expanded returns the expanded value of name; an error is fatal.
+func (t *table) expanded(name string) string {
+	v, ok := t.raw(name)
+	if !ok {
+		return ""
+	}
+	x := &conf.Expander{Lookup: t.raw, Warn: func(s string) { msg.Warn("%s", s) }}
+	r, err := x.Expand(v)
+	if err != nil {
+		fatalExpand(err)
+	}
+	return r
+}
+
+// explicitExpanded returns the expanded value of name when main.cf or -o
+// sets it.
+func (t *table) explicitExpanded(name string) (string, bool) {
+	if _, ok := t.explicit[name]; !ok {
+		return "", false
+	}
+	return t.expanded(name), true
 }
 
 // loadTable reads what the mode needs: main.cf unless showing defaults,
@@ -92,56 +139,26 @@ func loadTable(o *Options, readMain bool) *table {
 			t.explicit[name] = value
 		}
 	}
-	t.cfg = conf.New(t.dir, t.main)
-	for name, v := range t.explicit {
-		t.cfg.Set(name, v)
-	}
 	for _, p := range conf.Params() {
 		t.known[p.Name] = known{class: classBuiltin, def: p.Default, raw: p.Raw, computed: p.Computed}
 	}
 	t.readMain = readMain
+	// Postfix works out the machine-dependent defaults at start-up, in
+	// this order.
+	order := []string{"mynetworks", "myhostname", "mydomain"}
+	if !readMain {
+		order = []string{"myhostname", "mydomain", "mynetworks"}
+	}
+	for _, name := range order {
+		if _, set := t.explicit[name]; !set {
+			t.def(name)
+		}
+	}
 	masterValues := t.addServiceParams()
 	if readMain {
 		t.addUserParams(masterValues)
 	}
 	return t
-}
-
-// defaultGetter returns the expanded value lookups that computed defaults
-// use: the running configuration, or only defaults under -d.
-func (t *table) defaultGetter(readMain bool) func(string) string {
-	return func(name string) string {
-		var v string
-		var ok bool
-		if readMain {
-			v, ok = t.cfg.Raw(name)
-		} else {
-			v, ok = t.cfg.Default(name)
-		}
-		if !ok {
-			return ""
-		}
-		x := &conf.Expander{Lookup: t.cfg.Raw, Warn: func(s string) { msg.Warn("%s", s) }}
-		if !readMain {
-			x.Lookup = t.cfg.Default
-		}
-		r, err := x.Expand(v)
-		if err != nil {
-			fatalExpand(err)
-		}
-		return r
-	}
-}
-
-// explicitExpanded returns the expanded value of name when main.cf or -o
-// sets it.
-func (t *table) explicitExpanded(name string) (string, bool) {
-	v, ok := t.explicit[name]
-	if !ok {
-		return "", false
-	}
-	r, _ := (&conf.Expander{Lookup: t.cfg.Raw}).Expand(v)
-	return r, true
 }
 
 // addServiceParams registers the parameters that master.cf services add,
@@ -165,7 +182,6 @@ func (t *table) addServiceParams() []string {
 		for _, p := range conf.ServiceParams(e.Service, cmd[0]) {
 			if _, ok := t.known[p.Name]; !ok {
 				t.known[p.Name] = known{class: classService, def: p.Default}
-				t.cfg.SetDefault(p.Name, p.Default)
 			}
 		}
 		// A built-in parameter that a service also defines (for example
@@ -247,12 +263,6 @@ func (t *table) addUserParams(masterParams []string) {
 		}
 		if _, err := eval.Expand(t.explicit[name]); err != nil {
 			fatalExpand(err)
-		}
-	}
-	// Postfix works out the machine-dependent defaults at start-up.
-	for _, name := range []string{"myhostname", "mydomain", "mynetworks"} {
-		if _, set := t.explicit[name]; !set {
-			t.def(name)
 		}
 	}
 }

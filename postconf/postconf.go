@@ -24,6 +24,12 @@ func Run(args []string, stdout io.Writer) int {
 	}
 	o.check()
 	if o.Edit || o.Delete || o.Comment {
+		if len(o.Args) == 0 {
+			if o.Edit {
+				msg.Fatal("-e requires name=value argument")
+			}
+			msg.Fatal("missing service argument")
+		}
 		for _, a := range o.Args {
 			if strings.ContainsAny(a, "\n") {
 				msg.Fatal("-e, -X, or -# accepts no multi-line input")

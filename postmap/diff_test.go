@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/postfix-go/postfix/internal/testutil"
 )
@@ -61,20 +63,33 @@ func genSource(r *rand.Rand, n int) string {
 	return b.String()
 }
 
-// runBoth runs the steps with Debian's postmap in one copy of files and
-// ours in another, comparing output, diagnostics and exit status.
-func runBoth(t *testing.T, files map[string]string, steps []step) (string, string) {
+// prepare writes files into two fresh directories, one per program, with
+// main.cf back-dated (Postfix waits until main.cf is a second old).
+func prepare(t *testing.T, files map[string]string) [2]string {
 	t.Helper()
-	ours := testutil.Bin(t, "postmap")
-	ref := testutil.Reference(t, "/usr/sbin/postmap")
 	dirs := [2]string{t.TempDir(), t.TempDir()}
+	old := time.Now().Add(-time.Hour)
 	for _, d := range dirs {
 		for name, data := range files {
-			if err := os.WriteFile(filepath.Join(d, name), []byte(data), 0o644); err != nil {
+			path := filepath.Join(d, name)
+			if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(path, old, old); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
+	return dirs
+}
+
+// execBoth runs the steps with Debian's postmap in dirs[0] and ours in
+// dirs[1] and returns a description of each difference in output,
+// diagnostics or exit status. It is safe to call from several goroutines.
+func execBoth(t *testing.T, dirs [2]string, steps []step) []string {
+	ours := testutil.Bin(t, "postmap")
+	ref := testutil.Reference(t, "/usr/sbin/postmap")
+	var diffs []string
 	for i, s := range steps {
 		args := append([]string{"-c", "."}, s.args...)
 		var stdin []byte
@@ -86,12 +101,52 @@ func runBoth(t *testing.T, files map[string]string, steps []step) (string, strin
 		if s.sorted {
 			want.Stdout, got.Stdout = sortLines(want.Stdout), sortLines(got.Stdout)
 		}
-		if want != got {
-			t.Errorf("step %d: postmap %q:\nwant exit %d stdout:\n%s\nstderr:\n%s\ngot exit %d stdout:\n%s\nstderr:\n%s",
-				i, s.args, want.Exit, clip(want.Stdout), want.Stderr, got.Exit, clip(got.Stdout), got.Stderr)
+		if want.Stdout != got.Stdout || want.Stderr != got.Stderr || want.Exit != got.Exit {
+			diffs = append(diffs, fmt.Sprintf("step %d: postmap %q:\nwant exit %d stdout:\n%s\nstderr:\n%s\ngot exit %d stdout:\n%s\nstderr:\n%s",
+				i, s.args, want.Exit, clip(want.Stdout), want.Stderr, got.Exit, clip(got.Stdout), got.Stderr))
 		}
 	}
+	return diffs
+}
+
+// runBoth runs the steps with Debian's postmap in one copy of files and
+// ours in another, comparing output, diagnostics and exit status.
+func runBoth(t *testing.T, files map[string]string, steps []step) (string, string) {
+	t.Helper()
+	dirs := prepare(t, files)
+	for _, d := range execBoth(t, dirs, steps) {
+		t.Error(d)
+	}
 	return dirs[0], dirs[1]
+}
+
+// runEach runs setup and then one step in a fresh copy of files for every
+// step, many at a time: Postfix sleeps a second before a fatal exit, so
+// these runs are mostly waiting.
+func runEach(t *testing.T, files map[string]string, setup []step, steps []step) {
+	t.Helper()
+	dirs := make([][2]string, len(steps))
+	for i := range steps {
+		dirs[i] = prepare(t, files)
+	}
+	diffs := make([][]string, len(steps))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for i, s := range steps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			diffs[i] = execBoth(t, dirs[i], append(append([]step(nil), setup...), s))
+		}()
+	}
+	wg.Wait()
+	for i, d := range diffs {
+		for _, e := range d {
+			t.Errorf("case %d %q: %s", i, steps[i].args, e)
+		}
+	}
 }
 
 func clip(s string) string {
@@ -218,12 +273,7 @@ func TestDiffErrorsAndOptions(t *testing.T) {
 		{args: []string{"-q", "x", "socketmap:x"}},
 		{args: []string{"-c", "/nonexistent", "-q", "a", "t"}},
 	}
-	for i, s := range steps {
-		t.Run(fmt.Sprint(i), func(t *testing.T) {
-			t.Parallel()
-			runBoth(t, files, append(setup, s))
-		})
-	}
+	runEach(t, files, setup, steps)
 }
 
 // TestCDBCrossRead checks that our cdb files are byte-identical to
@@ -247,8 +297,54 @@ func TestCDBCrossRead(t *testing.T) {
 		x := testutil.Run(t, a, ref, "postmap", keys, "-c", ".", "-q", "-", "cdb:src")
 		os.WriteFile(filepath.Join(b, "src.cdb"), da, 0o644)
 		y := testutil.Run(t, b, ours, "postmap", keys, "-c", ".", "-q", "-", "cdb:src")
-		if x != y || x.Stdout == "" {
+		if x.Stdout != y.Stdout || x.Stderr != y.Stderr || x.Exit != y.Exit || x.Stdout == "" {
 			t.Errorf("%s: cross-read differs:\n%v\n%v", flag, x, y)
+		}
+	}
+}
+
+// TestDiffMainCF checks that main.cf is read as Postfix reads it: the
+// parameters postmap uses, $name expansion, and the diagnostics for a bad
+// or missing file.
+func TestDiffMainCF(t *testing.T) {
+	cfs := []string{
+		"default_database_type = cdb\n",
+		"default_database_type = $x\nx = cdb\n",
+		"default_database_type = nosuch\n",
+		"smtputf8_enable = maybe\n",
+		"smtputf8_enable = no\ncompatibility_level = 3.6\n",
+		"compatibility_level = 3.6\n",
+		"compatibility_level = 3.6\nsmtputf8_enable = ${x?{yes}:{no}}\n",
+		"oops\n",
+		"a = 1\na = 2\n",
+		"  leading = x\n",
+		"# comment\n\n   \ndefault_database_type =\n  cdb\n",
+		"smtputf8_enable = $a\na = $b\nb = $a\n",
+	}
+	src := "a 1\nB 2\n\xc3\xa9 x\n\xff bad\n"
+	steps := []step{
+		{args: []string{"t"}},
+		{args: []string{"-q", "\xc3\x89", "t"}},
+		{args: []string{"-q", "b", "t"}},
+		{args: []string{"-s", "t"}, sorted: true},
+	}
+	diffs := make([][]string, len(cfs))
+	dirs := make([][2]string, len(cfs))
+	for i, cf := range cfs {
+		dirs[i] = prepare(t, map[string]string{"main.cf": cf + "myhostname = test.example\n", "t": src})
+	}
+	var wg sync.WaitGroup
+	for i := range cfs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			diffs[i] = execBoth(t, dirs[i], steps)
+		}()
+	}
+	wg.Wait()
+	for i, d := range diffs {
+		for _, e := range d {
+			t.Errorf("main.cf %q: %s", cfs[i], e)
 		}
 	}
 }

@@ -157,8 +157,8 @@ func parseArgs(args []string) options {
 func Main(args []string) int {
 	o := parseArgs(args)
 	cfg := LoadConfig(ConfigDir(o.configDir))
-	defType := cfg.Get("default_database_type")
-	utf8 := cfg.Bool("smtputf8_enable") && !o.utf8Off
+	defType := Param(cfg, "default_database_type")
+	utf8 := BoolParam(cfg, "smtputf8_enable") && !o.utf8Off
 	if (o.body || o.header) && !o.utf8Forced {
 		utf8 = false
 	}

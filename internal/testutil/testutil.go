@@ -67,6 +67,8 @@ func Reference(t testing.TB, path string) string {
 type Result struct {
 	Stdout, Stderr string
 	Exit           int
+	// Pid is the process id the program ran as.
+	Pid int
 }
 
 // Run runs path with argv[0] set to argv0 (so that diagnostics, which start
@@ -91,5 +93,9 @@ func Run(t testing.TB, dir, path, argv0 string, stdin []byte, args ...string) Re
 			t.Fatalf("running %s: %v", path, err)
 		}
 	}
-	return Result{Stdout: so.String(), Stderr: se.String(), Exit: code}
+	pid := 0
+	if cmd.Process != nil {
+		pid = cmd.Process.Pid
+	}
+	return Result{Stdout: so.String(), Stderr: se.String(), Exit: code, Pid: pid}
 }
