@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/postfix-go/postfix/internal/msg"
@@ -35,11 +36,17 @@ type Config struct {
 	// built in (per-service parameters derived from master.cf).
 	overrides map[string]string
 	extra     map[string]string
+	// computed caches machine-dependent defaults; computing is set while
+	// one is being worked out (a reference from it to another one that
+	// is not known yet is empty, as in Postfix, instead of a loop).
+	computed  map[string]string
+	computing bool
 }
 
 // New makes a Config from a parsed main.cf (nil for none).
 func New(dir string, f *MainFile) *Config {
-	return &Config{Dir: dir, File: f, overrides: map[string]string{}, extra: map[string]string{}}
+	return &Config{Dir: dir, File: f, overrides: map[string]string{}, extra: map[string]string{},
+		computed: map[string]string{}}
 }
 
 // Load reads dir/main.cf over the built-in defaults. Its warnings are
@@ -65,7 +72,18 @@ func Load(dir string) (*Config, error) {
 	if dir != DefaultConfigDir {
 		c.overrides["config_directory"] = dir
 	}
+	c.Warm()
 	return c, nil
+}
+
+// Warm works out the machine-dependent defaults (myhostname, mydomain,
+// mynetworks) now, in Postfix's order, so that later lookups are plain
+// reads; a Config is safe for concurrent reads once warm and no longer
+// changed.
+func (c *Config) Warm() {
+	for _, name := range []string{"mynetworks", "myhostname", "mydomain", "process_id", "process_name"} {
+		c.Default(name)
+	}
 }
 
 // Set overrides name for this Config (as "-o name=value" does).
@@ -79,7 +97,8 @@ func (c *Config) SetDefault(name, value string) { c.extra[name] = value }
 // service sees: its -o overrides applied, and $service_name and
 // $process_name defined.
 func (c *Config) WithService(service, process string, params [][2]string) *Config {
-	n := &Config{Dir: c.Dir, File: c.File, overrides: map[string]string{}, extra: c.extra}
+	n := &Config{Dir: c.Dir, File: c.File, overrides: map[string]string{}, extra: c.extra,
+		computed: map[string]string{}}
 	for k, v := range c.overrides {
 		n.overrides[k] = v
 	}
@@ -88,6 +107,7 @@ func (c *Config) WithService(service, process string, params [][2]string) *Confi
 	}
 	n.overrides["service_name"] = service
 	n.overrides["process_name"] = process
+	n.Warm()
 	return n
 }
 
@@ -104,10 +124,19 @@ func (c *Config) Explicit(name string) (string, bool) {
 func (c *Config) Default(name string) (string, bool) {
 	if p, ok := LookupParam(name); ok {
 		if p.Computed {
+			if v, ok := c.computed[name]; ok {
+				return v, true
+			}
+			if c.computing {
+				return "", true
+			}
+			c.computing = true
 			v, err := ComputedDefaultFunc(name, c.Get, c.explicitExpanded)
+			c.computing = false
 			if err != nil {
 				msg.Fatal("%v", err)
 			}
+			c.computed[name] = v
 			return v, true
 		}
 		return p.Default, true
@@ -157,7 +186,7 @@ func (c *Config) GetErr(name string) (string, error) {
 func (c *Config) Get(name string) string {
 	v, err := c.GetErr(name)
 	if err != nil {
-		msg.Fatal("%s: %v", name, err)
+		fatalMacro(err)
 	}
 	return v
 }
@@ -166,7 +195,7 @@ func (c *Config) Get(name string) string {
 func (c *Config) Expand(text string) string {
 	v, err := c.Expander().Expand(text)
 	if err != nil {
-		msg.Fatal("%v", err)
+		fatalMacro(err)
 	}
 	return v
 }
@@ -218,3 +247,33 @@ func fatalValue(name string, err error) {
 
 // List returns a list parameter split as Postfix splits lists.
 func (c *Config) List(name string) []string { return SplitList(c.Get(name)) }
+
+// ForService returns the view of main.cf that the daemon of a master.cf
+// entry sees: the entry's -o settings applied, $service_name set to the
+// service name and $process_name to the command's name.
+func (c *Config) ForService(e *MasterEntry) *Config {
+	params := make([][2]string, 0, len(e.Params))
+	for _, p := range e.Params {
+		params = append(params, [2]string{p.Name, p.Value})
+	}
+	process := e.Command
+	if f := strings.Fields(process); len(f) > 0 {
+		process = filepath.Base(f[0])
+	}
+	return c.WithService(e.Service, process, params)
+}
+
+// fatalMacro ends a program whose configuration cannot be expanded, with
+// Postfix's words.
+func fatalMacro(err error) {
+	var ce *ConversionError
+	if errors.As(err, &ce) {
+		msg.Fatal("%s", ce.Error())
+	}
+	msg.Fatal("dictionary mail_dict: macro processing error")
+}
+
+// FilePath names a file in the configuration directory the way Postfix
+// does, by plain concatenation ("." gives "./main.cf"), so that messages
+// match Postfix's.
+func FilePath(dir, file string) string { return dir + "/" + file }

@@ -76,3 +76,48 @@ func FuzzParseMain(f *testing.F) {
 		}
 	})
 }
+
+// TestConfigComputedLoop: a main.cf whose mydomain refers to myhostname
+// must not loop while myhostname's default is being computed.
+func TestConfigComputedLoop(t *testing.T) {
+	d := t.TempDir()
+	os.WriteFile(filepath.Join(d, "main.cf"), []byte("mydomain = $myhostname\nsmtpd_banner = $myhostname ESMTP\n"), 0644)
+	c, err := Load(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := c.Get("myhostname")
+	if h == "" || c.Get("smtpd_banner") != h+" ESMTP" {
+		t.Errorf("myhostname %q, smtpd_banner %q", h, c.Get("smtpd_banner"))
+	}
+	if c.Get("config_directory") != d {
+		t.Errorf("config_directory = %q", c.Get("config_directory"))
+	}
+}
+
+// TestForService: a daemon sees its service's -o overrides over main.cf,
+// with $service_name and $process_name defined.
+func TestForService(t *testing.T) {
+	d := t.TempDir()
+	os.WriteFile(filepath.Join(d, "main.cf"), []byte("smtpd_tls_security_level = may\nsyslog_name = postfix\n"), 0644)
+	c, err := Load(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mf, err := ParseMaster("master.cf", []byte("submission inet n - y - - smtpd\n  -o syslog_name=postfix/$service_name\n  -o smtpd_tls_security_level=encrypt\n"))
+	if err != nil || len(mf.Entries) != 1 {
+		t.Fatalf("master.cf: %v", err)
+	}
+	s := c.ForService(mf.Entries[0])
+	for name, want := range map[string]string{
+		"smtpd_tls_security_level": "encrypt", "syslog_name": "postfix/submission",
+		"service_name": "submission", "process_name": "smtpd",
+	} {
+		if got := s.Get(name); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	if got := c.Get("smtpd_tls_security_level"); got != "may" {
+		t.Errorf("main view changed: %q", got)
+	}
+}

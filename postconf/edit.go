@@ -2,13 +2,18 @@ package postconf
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/postfix-go/postfix/conf"
 	"github.com/postfix-go/postfix/internal/msg"
 	"github.com/postfix-go/postfix/internal/safefile"
 )
+
+// change is one requested edit of a main.cf parameter.
+type change struct {
+	value string
+	seen  bool
+}
 
 // editMain carries out -e (set), -X (remove) and -# (comment out) on
 // main.cf. Every line it does not touch keeps its bytes; a changed entry
@@ -21,10 +26,6 @@ func editMain(o *Options) int {
 		flag = "-X"
 	case o.Comment:
 		flag = "-#"
-	}
-	type change struct {
-		value string
-		seen  bool
 	}
 	changes := map[string]*change{}
 	var order []string
@@ -52,11 +53,20 @@ func editMain(o *Options) int {
 		changes[name] = &change{value: value}
 		order = append(order, name)
 	}
-	path := filepath.Join(o.ConfigDir, "main.cf")
+	path := conf.FilePath(o.ConfigDir, "main.cf")
 	data, err := os.ReadFile(path)
 	if err != nil {
 		msg.Fatal("open %s for reading: %s", path, errText(err))
 	}
+	out := applyEdits(o, path, data, changes, order)
+	if err := safefile.Write(path, []byte(out), 0644); err != nil {
+		msg.Fatal("write %s: %v", path, err)
+	}
+	return 0
+}
+
+// applyEdits returns main.cf's new text.
+func applyEdits(o *Options, path string, data []byte, changes map[string]*change, order []string) string {
 	var out strings.Builder
 	inEntry := false // continuation lines belong to a changed entry
 	for _, line := range conf.SplitPhysicalKeepEnd(data) {
@@ -106,8 +116,5 @@ func editMain(o *Options) int {
 			}
 		}
 	}
-	if err := safefile.Write(path, []byte(out.String()), 0644); err != nil {
-		msg.Fatal("write %s: %v", path, err)
-	}
-	return 0
+	return out.String()
 }

@@ -22,7 +22,6 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -59,7 +58,7 @@ func RunMaster(o *Options, stdout io.Writer) int {
 		return editMaster(o, mode)
 	}
 	pats := parseMasterPatterns(o.Args, mode)
-	masterPath := filepath.Join(o.ConfigDir, "master.cf")
+	masterPath := conf.FilePath(o.ConfigDir, "master.cf")
 	mf := readMasterOrDie(o, masterPath)
 	t := loadTable(o, true)
 	for _, w := range mf.Warnings {
@@ -97,7 +96,7 @@ func readMasterOrDie(o *Options, path string) *conf.MasterFile {
 	if err == nil {
 		return mf
 	}
-	if _, merr := conf.ReadMain(filepath.Join(o.ConfigDir, "main.cf")); merr != nil {
+	if _, merr := conf.ReadMain(conf.FilePath(o.ConfigDir, "main.cf")); merr != nil {
 		loadTable(o, true) // dies with Postfix's message about main.cf
 	}
 	var me *conf.MasterError

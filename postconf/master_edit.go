@@ -6,7 +6,6 @@ package postconf
 
 import (
 	"errors"
-	"path/filepath"
 	"strings"
 
 	"github.com/postfix-go/postfix/conf"
@@ -26,8 +25,8 @@ type masterEdit struct {
 
 func editMaster(o *Options, mode byte) int {
 	reqs := parseMasterEdits(o, mode)
-	path := filepath.Join(o.ConfigDir, "master.cf")
-	if _, err := conf.ReadMain(filepath.Join(o.ConfigDir, "main.cf")); err != nil {
+	path := conf.FilePath(o.ConfigDir, "master.cf")
+	if _, err := conf.ReadMain(conf.FilePath(o.ConfigDir, "main.cf")); err != nil {
 		loadTable(o, true) // dies with Postfix's message about main.cf
 	}
 	mf, err := conf.ReadMaster(path)

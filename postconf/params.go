@@ -2,7 +2,6 @@ package postconf
 
 import (
 	"errors"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -112,7 +111,7 @@ func (t *table) explicitExpanded(name string) (string, bool) {
 // master.cf always (for service-defined parameters).
 func loadTable(o *Options, readMain bool) *table {
 	t := &table{dir: o.ConfigDir, explicit: map[string]string{}, known: map[string]known{}}
-	t.mainPath = filepath.Join(t.dir, "main.cf")
+	t.mainPath = conf.FilePath(t.dir, "main.cf")
 	if readMain {
 		f, err := conf.ReadMain(t.mainPath)
 		if err != nil {
@@ -164,7 +163,7 @@ func loadTable(o *Options, readMain bool) *table {
 // addServiceParams registers the parameters that master.cf services add,
 // and returns the values of every master.cf -o setting.
 func (t *table) addServiceParams() []string {
-	path := filepath.Join(t.dir, "master.cf")
+	path := conf.FilePath(t.dir, "master.cf")
 	mf, err := conf.ReadMaster(path)
 	if err != nil {
 		msg.Warn("open %s: %s", path, errText(err))

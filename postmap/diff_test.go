@@ -189,9 +189,12 @@ func TestDiffHashAndCDB(t *testing.T) {
 		keys := queryKeys(src)
 		cfs := map[bool]string{true: mainCF, false: "myhostname = test.example\n"}
 		for _, utf8 := range []bool{true, false} {
+			// Generated here, not in the parallel subtest: r is not safe
+			// for concurrent use.
+			src2 := genSource(r, 30)
 			t.Run(fmt.Sprintf("seed%d-utf8=%v", seed, utf8), func(t *testing.T) {
 				t.Parallel()
-				files := map[string]string{"main.cf": cfs[utf8], "src": src, "src2": genSource(r, 30)}
+				files := map[string]string{"main.cf": cfs[utf8], "src": src, "src2": src2}
 				steps := []step{
 					{args: []string{"src", "cdb:src2"}},
 					{args: []string{"-s", "src"}, sorted: true},

@@ -22,7 +22,7 @@ func isHeaderLine(line string) bool {
 
 // messageKeys turns a message on r into lookup keys for -h (one key per
 // logical header, continuation lines joined with newlines) and -b (one key
-// per body line).
+// per body line, the empty line after the headers included).
 func (r *runner) messageKeys(in io.Reader, query func(string)) {
 	br := bufio.NewReaderSize(in, 1<<16)
 	inHeaders := true
@@ -51,8 +51,11 @@ func (r *runner) messageKeys(in io.Reader, query func(string)) {
 				continue
 			}
 			inHeaders = false
-			if line == "" {
-				continue
+			// The line that ends the headers is a body line; a body that
+			// starts without the empty separator line gets one, as
+			// Postfix's MIME processor inserts it.
+			if line != "" && r.o.body {
+				query("")
 			}
 		}
 		if r.o.body {

@@ -5,7 +5,7 @@
 # what is missing. Debian's Postfix daemon is kept from starting.
 set -e
 need=""
-for f in /usr/sbin/postconf /usr/sbin/postmap /usr/sbin/postalias /usr/lib/postfix/postfix-pcre.so.1.0.1 /usr/lib/postfix/postfix-cdb.so.1.0.1 /usr/bin/swaks; do
+for f in /usr/sbin/postconf /usr/sbin/postmap /usr/sbin/postalias /usr/lib/postfix/postfix-pcre.so /usr/lib/postfix/postfix-cdb.so /usr/share/doc/postfix/html /usr/bin/swaks; do
 	[ -e "$f" ] || need=yes
 done
 [ -z "$need" ] && exit 0
