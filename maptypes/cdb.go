@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -33,6 +34,10 @@ type cdbTable struct {
 	data  []byte
 	flags OpenFlags
 	stat  fileID
+	// nulls is learned from the first key found, as Postfix does: a cdb
+	// file's keys either all end in a null byte or none do, so later
+	// lookups (misses above all) need try only that form.
+	nulls atomic.Uint32
 }
 
 func openCDB(name string, flags OpenFlags) (Table, error) {
@@ -51,7 +56,9 @@ func openCDB(name string, flags OpenFlags) (Table, error) {
 	}
 	t := &cdbTable{path: path, flags: flags, stat: idOf(st)}
 	if st.Size() > 0 {
-		t.data, err = syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+		// MAP_POPULATE maps every page at once: a query run touches pages
+		// all over the file, and one fault per page costs more.
+		t.data, err = syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED|syscall.MAP_POPULATE)
 		if err != nil {
 			return nil, fmt.Errorf("open database %s: %s", path, errText(err))
 		}
@@ -103,7 +110,26 @@ func (t *cdbTable) Lookup(key string) (string, bool, error) {
 		return "", false, fmt.Errorf("%w: table cdb:%s is closed", ErrRetry, t.path)
 	}
 	key = fixedFold(key, t.flags)
-	return lookupNulls(key, t.flags, func(k []byte) (string, bool) { return t.find(k) })
+	flags := t.flags
+	if n := OpenFlags(t.nulls.Load()); n != 0 {
+		flags = flags&^(TryNull0|TryNull1) | n
+	}
+	var withNull bool
+	v, ok, err := lookupNulls(key, flags, func(k []byte) (string, bool) {
+		v, ok := t.find(k)
+		if ok {
+			withNull = len(k) > len(key)
+		}
+		return v, ok
+	})
+	if ok && flags&(TryNull0|TryNull1) == 0 {
+		if withNull {
+			t.nulls.Store(uint32(TryNull1)) // only the form with the null byte
+		} else {
+			t.nulls.Store(uint32(TryNull0))
+		}
+	}
+	return v, ok, err
 }
 
 // lookupNulls tries key with and/or without a terminating null byte as the

@@ -306,7 +306,10 @@ func (r *runner) queries() int {
 	query := func(key string) {
 		for _, m := range maps {
 			if v, ok := r.lookup(m.t, m.typ, m.name, key); ok {
-				fmt.Fprintf(out, "%s\t%s\n", key, r.decode(v))
+				out.WriteString(key)
+				out.WriteByte('\t')
+				out.WriteString(r.decode(v))
+				out.WriteByte('\n')
 				found = true
 				break
 			}
