@@ -11,7 +11,7 @@ import (
 )
 
 // TestGuideScenario walks the postconf steps of the administration guide
-// the project grew from (../shared/seeds, see README) on Debian's stock
+// the project grew from (a Korean tour of Postfix administration) on Debian's stock
 // configuration: each step runs on Postfix's copy and on ours, and the
 // output, the exit status and both files must agree after every step.
 func TestGuideScenario(t *testing.T) {
