@@ -32,10 +32,8 @@ type Config struct {
 	Dir string
 	// File is the parsed main.cf; nil when there was none.
 	File *MainFile
-	// overrides win over the file; extra holds defaults that are not
-	// built in (per-service parameters derived from master.cf).
+	// overrides win over the file.
 	overrides map[string]string
-	extra     map[string]string
 	// computed caches machine-dependent defaults; computing is set while
 	// one is being worked out (a reference from it to another one that
 	// is not known yet is empty, as in Postfix, instead of a loop).
@@ -45,7 +43,7 @@ type Config struct {
 
 // New makes a Config from a parsed main.cf (nil for none).
 func New(dir string, f *MainFile) *Config {
-	return &Config{Dir: dir, File: f, overrides: map[string]string{}, extra: map[string]string{},
+	return &Config{Dir: dir, File: f, overrides: map[string]string{},
 		computed: map[string]string{}}
 }
 
@@ -89,15 +87,11 @@ func (c *Config) Warm() {
 // Set overrides name for this Config (as "-o name=value" does).
 func (c *Config) Set(name, value string) { c.overrides[name] = value }
 
-// SetDefault adds a default for a parameter that is not built in, such as
-// a per-service parameter derived from master.cf.
-func (c *Config) SetDefault(name, value string) { c.extra[name] = value }
-
-// WithService returns the view of c that the daemon of one master.cf
+// withService returns the view of c that the daemon of one master.cf
 // service sees: its -o overrides applied, and $service_name and
 // $process_name defined.
-func (c *Config) WithService(service, process string, params [][2]string) *Config {
-	n := &Config{Dir: c.Dir, File: c.File, overrides: map[string]string{}, extra: c.extra,
+func (c *Config) withService(service, process string, params [][2]string) *Config {
+	n := &Config{Dir: c.Dir, File: c.File, overrides: map[string]string{},
 		computed: map[string]string{}}
 	for k, v := range c.overrides {
 		n.overrides[k] = v
@@ -119,8 +113,8 @@ func (c *Config) Explicit(name string) (string, bool) {
 	return c.File.Value(name)
 }
 
-// Default returns the default of name: built-in, computed, or added with
-// SetDefault.
+// Default returns the built-in default of name, computing it if Postfix
+// computes it.
 func (c *Config) Default(name string) (string, bool) {
 	if p, ok := LookupParam(name); ok {
 		if p.Computed {
@@ -141,8 +135,7 @@ func (c *Config) Default(name string) (string, bool) {
 		}
 		return p.Default, true
 	}
-	v, ok := c.extra[name]
-	return v, ok
+	return "", false
 }
 
 // explicitExpanded returns the expanded value of name when an override
@@ -260,7 +253,7 @@ func (c *Config) ForService(e *MasterEntry) *Config {
 	if f := strings.Fields(process); len(f) > 0 {
 		process = filepath.Base(f[0])
 	}
-	return c.WithService(e.Service, process, params)
+	return c.withService(e.Service, process, params)
 }
 
 // fatalMacro ends a program whose configuration cannot be expanded, with

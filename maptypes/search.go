@@ -224,17 +224,8 @@ func (s Search) Address(m Maps, addr string) (Match, bool, error) {
 // user+ext@domain, user@domain, domain and its parent domains (see
 // Domain), user+ext@, user@. Pattern tables see only the whole address.
 func (s Search) Access(m Maps, addr string) (Match, bool, error) {
-	steps := []step{{key: addr}}
-	local, domain, hasAt := SplitAddress(addr)
-	user, ext := s.SplitExtension(local)
-	if ext != "" && hasAt {
-		steps = append(steps, step{key: user + "@" + domain, fixed: true, ext: ext})
-	}
+	steps, local, user, ext, hasAt := s.addressThenDomains(addr)
 	if hasAt {
-		for _, st := range s.domainSteps(domain) {
-			st.fixed = true
-			steps = append(steps, st)
-		}
 		steps = append(steps, step{key: local + "@", fixed: true})
 		if ext != "" {
 			steps = append(steps, step{key: user + "@", fixed: true, ext: ext})
@@ -248,9 +239,18 @@ func (s Search) Access(m Maps, addr string) (Match, bool, error) {
 // "parent", see ParentMatches), and finally "*". Pattern tables see only
 // the whole address.
 func (s Search) Transport(m Maps, addr string) (Match, bool, error) {
-	steps := []step{{key: addr}}
+	steps, _, _, _, _ := s.addressThenDomains(addr)
+	steps = append(steps, step{key: "*", fixed: true})
+	return m.try(steps)
+}
+
+// addressThenDomains is the start that access(5) and transport(5) share:
+// the whole address (the only key pattern tables see), user@domain when
+// there is an extension, then the domain and its parents.
+func (s Search) addressThenDomains(addr string) (steps []step, local, user, ext string, hasAt bool) {
+	steps = []step{{key: addr}}
 	local, domain, hasAt := SplitAddress(addr)
-	user, ext := s.SplitExtension(local)
+	user, ext = s.SplitExtension(local)
 	if ext != "" && hasAt {
 		steps = append(steps, step{key: user + "@" + domain, fixed: true, ext: ext})
 	}
@@ -260,8 +260,7 @@ func (s Search) Transport(m Maps, addr string) (Match, bool, error) {
 			steps = append(steps, st)
 		}
 	}
-	steps = append(steps, step{key: "*", fixed: true})
-	return m.try(steps)
+	return steps, local, user, ext, hasAt
 }
 
 // domainSteps is the domain and its parents: with ParentMatches "a.b.c",

@@ -25,6 +25,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/postfix-go/postfix/conf"
+	"github.com/postfix-go/postfix/internal/getopt"
 	"github.com/postfix-go/postfix/internal/msg"
 	"github.com/postfix-go/postfix/maptypes"
 	"github.com/postfix-go/postfix/postmap"
@@ -46,7 +47,7 @@ type options struct {
 
 func parseArgs(args []string) options {
 	o := options{fold: true, keepPerm: true}
-	rest, ok := postmap.Getopt(msg.ProgName(), args, "Nc:d:finopq:rsuvw", func(c byte, arg string) bool {
+	rest, ok := getopt.Parse(msg.ProgName(), os.Stderr, args, "Nc:d:finopq:rsuvw", func(c byte, arg string) bool {
 		switch c {
 		case 'N':
 			o.null1, o.null0 = true, false

@@ -38,12 +38,12 @@ func listMapTypes(w *bufio.Writer) int {
 
 // tlsMode answers -T as a Postfix built without TLS support would not: we
 // report the Go TLS stack instead of OpenSSL where asked for a version.
-func tlsMode(o *Options) int {
+func tlsMode(o *Options, w *bufio.Writer) int {
 	switch o.TLS {
 	case "compile-version", "run-version":
-		os.Stdout.WriteString("Go crypto/tls\n")
+		w.WriteString("Go crypto/tls\n")
 	case "public-key-algorithms":
-		os.Stdout.WriteString("ecdsa\nrsa\ned25519\n")
+		w.WriteString("ecdsa\nrsa\ned25519\n")
 	default:
 		msg.Warn("unknown 'postconf -T' mode: %s", o.TLS)
 		return 1

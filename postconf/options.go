@@ -15,10 +15,10 @@
 package postconf
 
 import (
-	"fmt"
 	"os"
 	"strings"
 
+	"github.com/postfix-go/postfix/internal/getopt"
 	"github.com/postfix-go/postfix/internal/msg"
 )
 
@@ -37,8 +37,6 @@ type Options struct {
 	Overrides                                      []string // -o name=value, in order
 	Verbose                                        int
 	Args                                           []string
-	// Seen lists the option letters in command-line order (for messages).
-	Seen string
 	// configDirGiven is set by -c or MAIL_CONFIG (config_directory is
 	// then shown as set).
 	configDirGiven bool
@@ -51,52 +49,22 @@ func usage(prog string) {
 }
 
 // ParseArgs parses argv (without argv[0]) as Postfix's postconf does: POSIX
-// getopt, stopping at the first non-option.
+// getopt, stopping at the first non-option. A bad option is fatal, with
+// postconf's usage message.
 func ParseArgs(args []string) *Options {
 	o := &Options{}
-	prog := msg.ProgName()
-	i := 0
-	for i < len(args) {
-		a := args[i]
-		if a == "--" {
-			i++
-			break
-		}
-		if len(a) < 2 || a[0] != '-' {
-			break
-		}
-		i++
-		for j := 1; j < len(a); j++ {
-			c := a[j]
-			k := strings.IndexByte(optString, c)
-			if k < 0 || c == ':' {
-				fmt.Fprintf(os.Stderr, "%s: invalid option -- '%c'\n", prog, c)
-				usage(prog)
-			}
-			var arg string
-			if k+1 < len(optString) && optString[k+1] == ':' {
-				if j+1 < len(a) {
-					arg = a[j+1:]
-				} else if i < len(args) {
-					arg = args[i]
-					i++
-				} else {
-					fmt.Fprintf(os.Stderr, "%s: option requires an argument -- '%c'\n", prog, c)
-					usage(prog)
-				}
-				j = len(a)
-			}
-			o.apply(c, arg)
-		}
+	rest, ok := getopt.Parse(msg.ProgName(), os.Stderr, args, optString, func(c byte, arg string) bool {
+		o.apply(c, arg)
+		return true
+	})
+	if !ok {
+		usage(msg.ProgName())
 	}
-	o.Args = args[i:]
+	o.Args = rest
 	return o
 }
 
 func (o *Options) apply(c byte, arg string) {
-	if !strings.ContainsRune(o.Seen, rune(c)) {
-		o.Seen += string(c)
-	}
 	switch c {
 	case 'a':
 		o.SASLServer = true

@@ -22,8 +22,7 @@ type known struct {
 	def   string
 	// raw parameters are never $-expanded by postconf -x.
 	raw bool
-	// computed defaults are worked out when first needed, as Postfix
-	// does (a bad mynetworks_style matters only if mynetworks is shown).
+	// computed marks a machine-dependent default not worked out yet.
 	computed bool
 }
 
@@ -31,11 +30,9 @@ type known struct {
 type table struct {
 	dir      string
 	mainPath string
-	main     *conf.MainFile
 	// explicit are the values set in main.cf and by -o (and
 	// config_directory for -c), by name.
 	explicit map[string]string
-	// order lists explicit names in first-set order.
 	known    map[string]known
 	readMain bool
 	// computing is set while a machine-dependent default is worked out.
@@ -123,7 +120,6 @@ func loadTable(o *Options, readMain bool) *table {
 		for _, w := range f.Warnings {
 			msg.Warn("%s", w)
 		}
-		t.main = f
 		for _, e := range f.Entries {
 			t.explicit[e.Name] = e.Value
 		}

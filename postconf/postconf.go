@@ -40,7 +40,7 @@ func Run(args []string, stdout io.Writer) int {
 	defer w.Flush()
 	switch {
 	case o.TLSSet:
-		return tlsMode(o)
+		return tlsMode(o, w)
 	case o.MapTypes:
 		return listMapTypes(w)
 	case o.Locks:

@@ -40,19 +40,7 @@ func (p *printer) line(name, value string) {
 
 // squeeze turns every run of white space into one space and drops it at
 // both ends, as postconf does when it prints a value.
-func squeeze(v string) string {
-	clean := true
-	for i := 0; i < len(v); i++ {
-		if isSpace(v[i]) && (v[i] != ' ' || i == 0 || i == len(v)-1 || v[i+1] == ' ') {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return v
-	}
-	return strings.Join(fields(v), " ")
-}
+func squeeze(v string) string { return strings.Join(fields(v), " ") }
 
 func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/postfix-go/postfix/internal/getopt"
 	"github.com/postfix-go/postfix/internal/msg"
 	"github.com/postfix-go/postfix/maptypes"
 )
@@ -46,55 +47,9 @@ type options struct {
 	args                []string
 }
 
-// Getopt is a POSIX getopt: options end at the first operand or "--".
-// onOpt returns false to reject an option; missing arguments are reported
-// the way glibc does.
-func Getopt(prog string, args []string, spec string, onOpt func(c byte, arg string) bool) ([]string, bool) {
-	i := 0
-	for i < len(args) {
-		a := args[i]
-		if a == "--" {
-			i++
-			break
-		}
-		if len(a) < 2 || a[0] != '-' {
-			break
-		}
-		i++
-		for j := 1; j < len(a); j++ {
-			c := a[j]
-			k := strings.IndexByte(spec, c)
-			if k < 0 || c == ':' {
-				fmt.Fprintf(os.Stderr, "%s: invalid option -- '%c'\n", prog, c)
-				return nil, false
-			}
-			if k+1 < len(spec) && spec[k+1] == ':' {
-				var arg string
-				if j+1 < len(a) {
-					arg = a[j+1:]
-				} else if i < len(args) {
-					arg = args[i]
-					i++
-				} else {
-					fmt.Fprintf(os.Stderr, "%s: option requires an argument -- '%c'\n", prog, c)
-					return nil, false
-				}
-				if !onOpt(c, arg) {
-					return nil, false
-				}
-				break
-			}
-			if !onOpt(c, "") {
-				return nil, false
-			}
-		}
-	}
-	return args[i:], true
-}
-
 func parseArgs(args []string) options {
 	o := options{fold: true, keepPerm: true}
-	rest, ok := Getopt(msg.ProgName(), args, "bc:d:fFhimnNopq:rsuUvw", func(c byte, arg string) bool {
+	rest, ok := getopt.Parse(msg.ProgName(), os.Stderr, args, "bc:d:fFhimnNopq:rsuUvw", func(c byte, arg string) bool {
 		switch c {
 		case 'b':
 			o.body = true

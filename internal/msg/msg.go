@@ -67,9 +67,6 @@ func Info(format string, args ...any) {
 	}
 }
 
-// Plain prints "PROG: TEXT" unconditionally (Postfix's msg_info).
-func Plain(format string, args ...any) { emit("", format, args...) }
-
 // Warn prints "PROG: warning: TEXT".
 func Warn(format string, args ...any) { emit("warning", format, args...) }
 
@@ -80,14 +77,6 @@ func Error(format string, args ...any) { emit("error", format, args...) }
 func Fatal(format string, args ...any) {
 	emit("fatal", format, args...)
 	exitFn(1)
-	panic(FatalExit{})
-}
-
-// Panic prints "PROG: panic: TEXT" and exits with status 2 (a broken
-// internal contract, never bad input).
-func Panic(format string, args ...any) {
-	emit("panic", format, args...)
-	exitFn(2)
 	panic(FatalExit{})
 }
 
