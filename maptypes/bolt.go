@@ -357,7 +357,14 @@ func createBolt(typ, name string, flags OpenFlags) (Builder, error) {
 	return b, nil
 }
 
-func (b *boltBuilder) Label() string { return b.path }
+// Label names the table in duplicate-entry warnings as Postfix does: the
+// file for hash and btree (Berkeley DB's name), "lmdb:NAME" for lmdb.
+func (b *boltBuilder) Label() string {
+	if b.typ == "lmdb" {
+		return "lmdb:" + b.name
+	}
+	return b.path
+}
 
 func (b *boltBuilder) Add(key, value string) (bool, error) {
 	if b.inc != nil {

@@ -81,13 +81,13 @@ func (t *socketmapTable) Lookup(key string) (string, bool, error) {
 		case "NOTFOUND":
 			return "", false, nil
 		case "TEMP", "TIMEOUT":
-			Warn(fmt.Sprintf("%s socketmap server %s temporary error: %s", t.mapName, t.addr, Printable(text)))
+			Warn(fmt.Sprintf("%s socketmap server temporary error: %s", t.spec, Printable(text)))
 			return "", false, retryf(text)
 		case "PERM":
-			Warn(fmt.Sprintf("%s socketmap server %s permanent error: %s", t.mapName, t.addr, Printable(text)))
+			Warn(fmt.Sprintf("%s socketmap server permanent error: %s", t.spec, Printable(text)))
 			return "", false, retryf(text)
 		}
-		Warn(fmt.Sprintf("%s socketmap server %s protocol error", t.mapName, t.addr))
+		Warn(fmt.Sprintf("%s socketmap server unknown error", t.spec))
 		return "", false, retryf("protocol error")
 	}
 	return "", false, retryf("connection lost")

@@ -5,7 +5,7 @@
 # what is missing. Debian's Postfix daemon is kept from starting.
 set -e
 need=""
-for f in /usr/sbin/postconf /usr/sbin/postmap /usr/sbin/postalias /usr/lib/postfix/postfix-pcre.so /usr/lib/postfix/postfix-cdb.so /usr/share/doc/postfix/html /usr/bin/swaks; do
+for f in /usr/sbin/postconf /usr/sbin/postmap /usr/sbin/postalias /usr/lib/postfix/postfix-pcre.so /usr/lib/postfix/postfix-cdb.so /usr/lib/postfix/postfix-lmdb.so /usr/share/doc/postfix/html /usr/bin/swaks; do
 	[ -e "$f" ] || need=yes
 done
 [ -z "$need" ] && exit 0
@@ -22,7 +22,7 @@ if [ ! -e $policy ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >/dev/null
-apt-get install -y -q postfix postfix-pcre postfix-cdb postfix-doc swaks python3 >/dev/null
+apt-get install -y -q postfix postfix-pcre postfix-cdb postfix-lmdb postfix-doc swaks python3 >/dev/null
 [ -n "$made_policy" ] && rm -f $policy
 # Debian may have started nothing (policy-rc.d), but make sure.
 /usr/sbin/postfix stop >/dev/null 2>&1 || true
