@@ -2,12 +2,12 @@ package postconf
 
 import (
 	"bufio"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/postfix-go/postfix/bounce"
 	"github.com/postfix-go/postfix/conf"
 	"github.com/postfix-go/postfix/internal/msg"
 	"github.com/postfix-go/postfix/maptypes"
@@ -51,33 +51,10 @@ func tlsMode(o *Options, w *bufio.Writer) int {
 	return 0
 }
 
-//go:generate go run ./gen -o bounce_gen.go
-
-var bounceKinds = []string{"failure", "delay", "success", "verify"}
-
-// parseTemplates reads "name = <<EOF ... EOF" blocks.
-func parseTemplates(text string) map[string]string {
-	out := map[string]string{}
-	lines := strings.SplitAfter(text, "\n")
-	for i := 0; i < len(lines); i++ {
-		name, v, e := conf.SplitNameValue(strings.TrimRight(lines[i], "\n"))
-		if e != "" || !strings.HasPrefix(v, "<<") {
-			continue
-		}
-		end := strings.TrimSpace(v[2:])
-		var body strings.Builder
-		for i++; i < len(lines) && strings.TrimRight(lines[i], "\n") != end; i++ {
-			body.WriteString(lines[i])
-		}
-		out[name] = body.String()
-	}
-	return out
-}
-
-// showBounce prints the bounce templates: raw for -t, the message text
-// with $name expanded for -b.
+// showBounce prints the bounce templates: as written for -t, the message
+// text with $name expanded for -b. A template file named on the command
+// line wins over bounce_template_file.
 func showBounce(o *Options, w *bufio.Writer) int {
-	tmpl := parseTemplates(builtinBounceTemplates)
 	var cfg *conf.Config
 	if o.BounceExpand || len(o.Args) == 0 {
 		c, err := conf.Load(o.ConfigDir)
@@ -89,31 +66,20 @@ func showBounce(o *Options, w *bufio.Writer) int {
 	file := ""
 	if len(o.Args) > 0 {
 		file = o.Args[0]
-	} else if cfg != nil {
+	} else {
 		file = cfg.Get("bounce_template_file")
 	}
-	if file != "" {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			msg.Fatal("open %s: %s", file, errText(err))
-		}
-		for k, v := range parseTemplates(string(data)) {
-			tmpl[k] = v
-		}
-	}
-	for i, kind := range bounceKinds {
+	tmpl := bounce.Load(file)
+	for i, kind := range bounce.Kinds {
 		if i > 0 {
 			w.WriteString("\n")
 		}
-		body := tmpl[kind+"_template"]
+		t := tmpl[kind]
 		if o.BounceRaw {
-			w.WriteString(kind + "_template = <<EOF\n" + body + "EOF\n")
+			w.WriteString(kind + "_template = <<EOF\n" + t.Source() + "EOF\n")
 			continue
 		}
-		if j := strings.Index(body, "\n\n"); j >= 0 {
-			body = body[j+2:]
-		}
-		w.WriteString("expanded_" + kind + "_text = <<EOF\n" + expandBounce(cfg, body) + "EOF\n")
+		w.WriteString("expanded_" + kind + "_text = <<EOF\n" + expandBounce(cfg, t.Text) + "EOF\n")
 	}
 	return 0
 }
