@@ -243,6 +243,11 @@ func (t *table) addUserParams(masterParams []string) {
 			}
 		}
 	}
+	dbmsValues := make([]string, 0, len(t.explicit)+len(masterParams))
+	for _, name := range t.explicitNames() {
+		dbmsValues = append(dbmsValues, t.explicit[name])
+	}
+	t.addDbmsParams(append(dbmsValues, masterParams...))
 	for name := range used {
 		if _, ok := t.known[name]; ok {
 			continue
