@@ -118,3 +118,15 @@ func TestDiffPostaliasErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestDiffEmptyAliasName: a quoted empty alias name is stored, and listing
+// the table warns about it, as Postfix does.
+func TestDiffEmptyAliasName(t *testing.T) {
+	files := map[string]string{"main.cf": "myhostname = test.example\n", "aliases": "\"\": root\nroot: admin\n: x\n"}
+	runBoth(t, files, []step{
+		{args: []string{"aliases"}},
+		{args: []string{"-s", "aliases"}, sorted: true},
+		{args: []string{"-q", "", "aliases"}},
+		{args: []string{"-q", "root", "aliases"}},
+	})
+}

@@ -256,6 +256,11 @@ func (r *runner) sequence() int {
 	}
 	out := bufio.NewWriter(os.Stdout)
 	err := s.Sequence(func(k, v string) bool {
+		if k == "" {
+			// A quoted empty alias name ("": ...) is stored, but Postfix
+			// objects to it when it lists the table.
+			msg.Warn("table %s:%s: empty lookup key value is not allowed", typ, dictName(typ, name))
+		}
 		fmt.Fprintf(out, "%s:\t%s\n", k, v)
 		return true
 	})
