@@ -27,6 +27,7 @@ import (
 	"github.com/postfix-go/postfix/conf"
 	"github.com/postfix-go/postfix/internal/getopt"
 	"github.com/postfix-go/postfix/internal/msg"
+	"github.com/postfix-go/postfix/internal/privs"
 	"github.com/postfix-go/postfix/maptypes"
 	"github.com/postfix-go/postfix/postmap"
 )
@@ -39,6 +40,7 @@ type options struct {
 	hasQuery, hasDel bool
 	seq, fold, inc   bool
 	null0, null1     bool
+	keepRoot         bool // -o: build as root even for a file root does not own
 	keepPerm         bool
 	dupRepl, dupIgn  bool
 	utf8Off          bool
@@ -65,6 +67,7 @@ func parseArgs(args []string) options {
 		case 'i':
 			o.inc = true
 		case 'o':
+			o.keepRoot = true
 		case 'p':
 			o.keepPerm = false
 		case 'q':
@@ -316,10 +319,16 @@ func (r *runner) build(spec string) {
 		}
 		defer f.Close()
 		src, srcName = f, name
-		if st, err := f.Stat(); err == nil && r.o.keepPerm {
+		st, err := f.Stat()
+		if err == nil && r.o.keepPerm {
 			maptypes.NewFileMode = 0o600 | st.Mode().Perm()&0o044
 		} else {
 			maptypes.NewFileMode = 0o644
+		}
+		if err == nil && !r.o.keepRoot {
+			if err := privs.DropToOwner(st); err != nil {
+				msg.Fatal("%v", err)
+			}
 		}
 	}
 	flags := r.flags

@@ -26,6 +26,7 @@ import (
 
 	"github.com/postfix-go/postfix/internal/getopt"
 	"github.com/postfix-go/postfix/internal/msg"
+	"github.com/postfix-go/postfix/internal/privs"
 	"github.com/postfix-go/postfix/maptypes"
 )
 
@@ -41,6 +42,7 @@ type options struct {
 	fold, base64        bool
 	incremental         bool
 	null0, null1        bool
+	keepRoot            bool // -o: build as root even for a file root does not own
 	keepPerm            bool
 	dupReplace, dupIgn  bool
 	utf8Off, utf8Forced bool
@@ -75,6 +77,7 @@ func parseArgs(args []string) options {
 		case 'N':
 			o.null1, o.null0 = true, false
 		case 'o':
+			o.keepRoot = true
 		case 'p':
 			o.keepPerm = false
 		case 'q':
@@ -372,10 +375,16 @@ func (r *runner) build(spec string) {
 		}
 		defer f.Close()
 		src = f
-		if st, err := f.Stat(); err == nil && r.o.keepPerm {
+		st, err := f.Stat()
+		if err == nil && r.o.keepPerm {
 			maptypes.NewFileMode = 0o600 | st.Mode().Perm()&0o044
 		} else {
 			maptypes.NewFileMode = 0o644
+		}
+		if err == nil && !r.o.keepRoot {
+			if err := privs.DropToOwner(st); err != nil {
+				msg.Fatal("%v", err)
+			}
 		}
 	}
 	flags := r.flags
