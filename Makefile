@@ -6,7 +6,7 @@ DAEMONS  ?= /usr/lib/postfix/sbin
 CONFDIR  ?= /etc/postfix
 QUEUEDIR ?= /var/spool/postfix
 # Commands installed in $(SBIN); everything else built goes to $(DAEMONS).
-USER_CMDS = postconf postmap postalias newaliases
+USER_CMDS = postconf postmap postalias newaliases postfix sendmail postdrop postqueue
 
 .PHONY: all build test test-deps lint bench install run fuzz clean
 
@@ -15,6 +15,7 @@ all: build
 build:
 	@mkdir -p bin
 	$(GO) build -o bin/ ./cmd/...
+	@ln -sf sendmail bin/mailq
 
 test-deps:
 	@sh test/deps.sh
@@ -35,14 +36,18 @@ fuzz:
 
 install: build
 	install -d $(DESTDIR)$(SBIN) $(DESTDIR)$(DAEMONS) $(DESTDIR)$(CONFDIR) $(DESTDIR)$(QUEUEDIR)
-	for c in bin/*; do n=$$(basename $$c); \
+	for c in bin/*; do n=$$(basename $$c); case $$n in devrun|mailq) continue;; esac; \
 	  case " $(USER_CMDS) " in *" $$n "*) install -m 755 $$c $(DESTDIR)$(SBIN)/$$n;; \
 	  *) install -m 755 $$c $(DESTDIR)$(DAEMONS)/$$n;; esac; done
+	ln -sf sendmail $(DESTDIR)$(SBIN)/mailq
+	# postdrop and postqueue are set-gid postdrop, as in Postfix's install.
+	if getent group postdrop >/dev/null; then for c in postdrop postqueue; do \
+	  chgrp postdrop $(DESTDIR)$(SBIN)/$$c && chmod 2755 $(DESTDIR)$(SBIN)/$$c; done; fi
 
-run:
-	@echo 'make run: the mail system (master, smtpd, qmgr, local ...) has not landed yet.'
-	@echo 'Today the project provides postconf, postmap, postalias and newaliases in bin/ (make build).'
-	@exit 1
+# make run RUN_DIR=/some/dir puts the private mail system elsewhere.
+RUN_DIR ?= run
+run: build
+	@bin/devrun -base $(RUN_DIR) -bin $(CURDIR)/bin
 
 clean:
 	rm -rf bin

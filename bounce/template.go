@@ -1,24 +1,14 @@
-// Package bounce will hold the bounce(8) daemon (also serving defer and
-// trace). Today it holds the delivery status notification templates of
-// bounce(5): the built-in ones, captured from Postfix 3.7 (template_gen.go,
-// made by bounce/gen), and the reading of a bounce_template_file, which
-// "postconf -b/-t" and the daemon share.
-//
-// A template file holds "name = <<MARK" ... "MARK" blocks (or
-// "name = text") for failure_template, delay_template, success_template
-// and verify_template. Each template starts with optional header lines
-// (Charset, From, Subject, Postmaster-Subject); a missing header takes the
-// built-in template's; an empty line ends them; the rest is the message
-// text, with $name expanded from main.cf and the bounce(5) time variables.
-// A template with an unknown header, no text, or 8-bit text under a
-// us-ascii charset is ignored with a warning, as Postfix does; the
-// diagnostics name the program "postfix/bounce", as Postfix's do.
+// Bounce templates of bounce(5): the built-in ones, captured from Postfix
+// 3.7 (template_gen.go, made by bounce/gen), and the reading of a
+// bounce_template_file, which "postconf -b/-t" and the daemon share.
+
 package bounce
 
 import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/postfix-go/postfix/conf"
 	"github.com/postfix-go/postfix/internal/msg"
@@ -35,6 +25,9 @@ type Template struct {
 	Charset, From, Subject, PostmasterSubject string
 	// Text is the message text, each line ending in "\n".
 	Text string
+	// Origin names where the template came from in diagnostics: the
+	// template file, or "[built-in]".
+	Origin string
 }
 
 // header labels, in the order Postfix prints them.
@@ -75,10 +68,13 @@ func Builtin() map[string]*Template {
 	for name, text := range readBlocks("", builtinBounceTemplates, broken) {
 		kind := strings.TrimSuffix(name, "_template")
 		t, _ := parse(kind, text, nil)
+		t.Origin = "[built-in]"
 		out[kind] = t
 	}
 	return out
 }
+
+var loadMu sync.Mutex
 
 // Load returns the built-in templates with those of the template file at
 // path laid over them ("" for none). A file that cannot be read or parsed
@@ -88,6 +84,10 @@ func Load(path string) map[string]*Template {
 	if path == "" {
 		return tmpl
 	}
+	// The diagnostics name the bounce daemon; one Load at a time, so that
+	// concurrent callers (tests) do not see each other's program name.
+	loadMu.Lock()
+	defer loadMu.Unlock()
 	old := msg.ProgName()
 	msg.SetProgName("postfix/bounce")
 	defer msg.SetProgName(old)
@@ -105,6 +105,7 @@ func Load(path string) map[string]*Template {
 			}
 			continue
 		}
+		t.Origin = path
 		tmpl[kind] = t
 	}
 	return tmpl

@@ -21,6 +21,12 @@ func init() {
 // msg.Warn.
 var Warn = func(text string) {}
 
+// A lookup tries the server this many times, tcpRetryPause apart, before
+// it reports a temporary failure, as Postfix's tcp client does.
+const tcpMaxTry = 10
+
+var tcpRetryPause = time.Second
+
 type tcpTable struct {
 	addr  string
 	flags OpenFlags
@@ -73,7 +79,11 @@ func (t *tcpTable) connect() error {
 func (t *tcpTable) Lookup(key string) (string, bool, error) {
 	key = fixedFold(key, t.flags)
 	var last error
-	for try := 0; try < 10; try++ {
+	for try := 0; try < tcpMaxTry; try++ {
+		if try > 0 {
+			// Postfix pauses a second between attempts.
+			time.Sleep(tcpRetryPause)
+		}
 		if t.conn == nil {
 			if err := t.connect(); err != nil {
 				Warn(fmt.Sprintf("connect to TCP map %s: %s", t.addr, netErrText(err)))

@@ -38,10 +38,18 @@ func SetOutput(w io.Writer) io.Writer {
 }
 
 // SetProgName sets the PROG prefix of every message.
-func SetProgName(name string) { prog = name }
+func SetProgName(name string) {
+	mu.Lock()
+	defer mu.Unlock()
+	prog = name
+}
 
 // ProgName returns the PROG prefix of every message.
-func ProgName() string { return prog }
+func ProgName() string {
+	mu.Lock()
+	defer mu.Unlock()
+	return prog
+}
 
 // SetExit replaces os.Exit for Fatal (tests use it to stay alive).
 func SetExit(f func(int)) func(int) {

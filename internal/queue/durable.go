@@ -35,13 +35,17 @@ func (l Layout) MakeDirs() error {
 // name; Commit makes it durable under its queue ID; Abort throws it away.
 type File struct {
 	*bufio.Writer
-	ID    string   // queue ID, fixed when the file is created
-	Queue string   // queue the file is committed to
-	f     *os.File // the open file
-	tmp   string   // temporary path
-	final string   // final path
-	l     Layout
-	done  bool
+	ID    string // queue ID, fixed when the file is created
+	Queue string // queue the file is committed to
+	// ReadyMode is the mode Commit gives the file; zero means ModeReady.
+	// postdrop uses 0744 so that pickup, running as mail_owner, can read
+	// a maildrop file that the submitting user owns.
+	ReadyMode fs.FileMode
+	f         *os.File // the open file
+	tmp       string   // temporary path
+	final     string   // final path
+	l         Layout
+	done      bool
 }
 
 var tmpSeq atomic.Uint64
@@ -80,6 +84,14 @@ func (l Layout) Create(queue string) (*File, error) {
 // Path returns the path the file has after Commit.
 func (q *File) Path() string { return q.final }
 
+// SetQueue changes the queue the file will be committed to (cleanup puts
+// a message on hold this way); it must be called before Commit. The
+// temporary file stays where it is: both queues are on one file system.
+func (q *File) SetQueue(queue string) {
+	q.Queue = queue
+	q.final = q.l.Path(queue, q.ID)
+}
+
 // Commit flushes the file, syncs it to disk, marks it ready (mode 0700),
 // gives it its final name (creating hashed subdirectories) and syncs the
 // directory, so that the file survives a crash once Commit returns nil.
@@ -99,7 +111,11 @@ func (q *File) Commit() (err error) {
 	if err := q.f.Sync(); err != nil {
 		return err
 	}
-	if err := q.f.Chmod(ModeReady); err != nil {
+	mode := q.ReadyMode
+	if mode == 0 {
+		mode = ModeReady
+	}
+	if err := q.f.Chmod(mode); err != nil {
 		return err
 	}
 	if err := q.f.Close(); err != nil {

@@ -1,0 +1,288 @@
+package cleanup
+
+import (
+	"net"
+	"strings"
+	"time"
+
+	"github.com/postfix-go/postfix/conf"
+	"github.com/postfix-go/postfix/internal/ipc"
+	"github.com/postfix-go/postfix/internal/maillog"
+	"github.com/postfix-go/postfix/internal/queue"
+	"github.com/postfix-go/postfix/internal/rewrite"
+	"github.com/postfix-go/postfix/internal/server"
+	"github.com/postfix-go/postfix/internal/submit"
+	"github.com/postfix-go/postfix/maptypes"
+)
+
+// Run is the cleanup daemon's main program: it hands control to the
+// multi-connection server skeleton and never returns.
+func Run() {
+	var d *Daemon
+	server.Run("cleanup", server.Options{
+		Mode: server.Multi,
+		PreJail: func(s *server.Service) error {
+			d = New(s.Config, s.Layout)
+			// Load the time zone now: /etc/localtime may not exist
+			// inside the chroot jail (Date: headers use local time).
+			_ = time.Now().Local().Format("MST")
+			return nil
+		},
+		Conn: func(s *server.Service, c net.Conn) {
+			d.Serve(c)
+		},
+	})
+}
+
+// Daemon holds what every message of one cleanup process shares: the
+// configuration, the opened tables and the trivial-rewrite client.
+type Daemon struct {
+	cfg    *conf.Config
+	layout queue.Layout
+	rw     Rewriter
+
+	timeout     time.Duration
+	lineLimit   int
+	sizeLimit   int64
+	hdrLimit    int
+	hopLimit    int
+	dupLimit    int
+	origRcpt    bool
+	alwaysAdd   bool
+	undisclosed string
+	myhostname  string
+	remoteRwr   string
+	extProp     map[string]bool
+	emptyRcpt   string
+
+	search      maptypes.Search
+	canon       maptypes.Maps
+	sendCanon   maptypes.Maps
+	rcptCanon   maptypes.Maps
+	canonCls    map[string]bool
+	sendCanCls  map[string]bool
+	rcptCanCls  map[string]bool
+	virt        maptypes.Maps
+	masq        []string
+	masqExcept  map[string]bool
+	masqCls     map[string]bool
+	sendBcc     maptypes.Maps
+	rcptBcc     maptypes.Maps
+	alwaysBcc   string
+	hdrChecks   checkTable
+	mimeChecks  checkTable
+	nestChecks  checkTable
+	bodyChecks  checkTable
+	bodyChkSize int
+	localDomain func(string) bool
+
+	rejectChars string // message_reject_characters, unescaped
+	stripChars  string // message_strip_characters, unescaped
+
+	// Info and Warn log a line; they are maillog.Info and maillog.Warn
+	// unless a test replaces them.
+	Info, Warn func(format string, args ...any)
+}
+
+// Rewriter is the part of the trivial-rewrite client cleanup uses.
+type Rewriter interface {
+	Rewrite(ruleset, addr string) (string, error)
+}
+
+// New opens the tables main.cf names and prepares a Daemon. Tables that
+// cannot be opened are reported and treated as failing lookups, so mail
+// is deferred rather than let through unmapped.
+func New(c *conf.Config, l queue.Layout) *Daemon {
+	d := &Daemon{cfg: c, layout: l, Info: maillog.Info, Warn: maillog.Warn}
+	d.rw = rewrite.NewClient(c)
+	d.timeout = c.Time("ipc_timeout", 's')
+	d.lineLimit = c.Int("line_length_limit")
+	d.sizeLimit = c.Long("message_size_limit")
+	d.hdrLimit = c.Int("header_size_limit")
+	d.hopLimit = c.Int("hopcount_limit")
+	d.dupLimit = c.Int("duplicate_filter_limit")
+	d.origRcpt = c.Bool("enable_original_recipient")
+	d.alwaysAdd = c.Bool("always_add_missing_headers")
+	d.undisclosed = c.Get("undisclosed_recipients_header")
+	d.myhostname = c.Get("myhostname")
+	d.remoteRwr = c.Get("remote_header_rewrite_domain")
+	d.emptyRcpt = c.Get("empty_address_recipient")
+	d.extProp = set(c.List("propagate_unmatched_extensions"))
+	d.search = maptypes.NewSearch(c.Get, "")
+	origin := strings.ToLower(c.Get("myorigin"))
+	dests := set(lowerAll(c.List("mydestination")))
+	d.localDomain = func(dom string) bool {
+		dom = strings.ToLower(dom)
+		return dom == origin || dests[dom]
+	}
+	d.search.Local = d.localDomain
+	d.canon = d.openMaps("canonical_maps")
+	d.sendCanon = d.openMaps("sender_canonical_maps")
+	d.rcptCanon = d.openMaps("recipient_canonical_maps")
+	d.canonCls = set(c.List("canonical_classes"))
+	d.sendCanCls = set(c.List("sender_canonical_classes"))
+	d.rcptCanCls = set(c.List("recipient_canonical_classes"))
+	d.virt = d.openMaps("virtual_alias_maps")
+	d.masq = lowerAll(c.List("masquerade_domains"))
+	d.masqExcept = set(lowerAll(c.List("masquerade_exceptions")))
+	d.masqCls = set(c.List("masquerade_classes"))
+	d.sendBcc = d.openMaps("sender_bcc_maps")
+	d.rcptBcc = d.openMaps("recipient_bcc_maps")
+	d.alwaysBcc = c.Get("always_bcc")
+	d.hdrChecks = d.openChecks("header_checks")
+	d.mimeChecks = d.openChecks("mime_header_checks")
+	d.nestChecks = d.openChecks("nested_header_checks")
+	d.bodyChecks = d.openChecks("body_checks")
+	d.bodyChkSize = c.Int("body_checks_size_limit")
+	d.rejectChars = unescape(c.Get("message_reject_characters"))
+	d.stripChars = unescape(c.Get("message_strip_characters"))
+	return d
+}
+
+// unescape expands the C-style escapes Postfix allows in character-set
+// parameters: \a \b \f \n \r \t \v \\ and octal \ooo.
+func unescape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 == len(s) {
+			b.WriteByte(c)
+			continue
+		}
+		i++
+		switch s[i] {
+		case 'a':
+			b.WriteByte('\a')
+		case 'b':
+			b.WriteByte('\b')
+		case 'f':
+			b.WriteByte('\f')
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 't':
+			b.WriteByte('\t')
+		case 'v':
+			b.WriteByte('\v')
+		default:
+			if s[i] >= '0' && s[i] <= '7' {
+				n := 0
+				for j := 0; j < 3 && i < len(s) && s[i] >= '0' && s[i] <= '7'; j++ {
+					n = n*8 + int(s[i]-'0')
+					i++
+				}
+				i--
+				b.WriteByte(byte(n))
+			} else {
+				b.WriteByte(s[i])
+			}
+		}
+	}
+	return b.String()
+}
+
+// SetRewriter replaces the trivial-rewrite client (tests).
+func (d *Daemon) SetRewriter(r Rewriter) { d.rw = r }
+
+func set(list []string) map[string]bool {
+	m := make(map[string]bool, len(list))
+	for _, s := range list {
+		m[s] = true
+	}
+	return m
+}
+
+func lowerAll(list []string) []string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = strings.ToLower(s)
+	}
+	return out
+}
+
+// failMap is a table that could not be opened: every lookup fails
+// temporarily, so mail waits until the table is fixed.
+type failMap struct{ spec string }
+
+func (f failMap) Lookup(string) (string, bool, error) {
+	return "", false, &maptypes.RetryError{Text: f.spec + ": table is unavailable"}
+}
+func (failMap) Close() error { return nil }
+
+// openMaps opens the tables of parameter name.
+func (d *Daemon) openMaps(name string) maptypes.Maps {
+	var m maptypes.Maps
+	for _, spec := range d.cfg.List(name) {
+		one, err := maptypes.OpenMaps([]string{spec}, maptypes.Default)
+		if err != nil {
+			maillog.Warn("%s: %v", name, err)
+			m = append(m, maptypes.Map{Table: failMap{spec}, Fixed: true})
+			continue
+		}
+		for _, x := range one {
+			x.Table = loggedTable{Table: x.Table, spec: spec, d: d}
+			m = append(m, x)
+		}
+	}
+	return m
+}
+
+// loggedTable reports a failed lookup as Postfix's maps layer does:
+// "warning: SPEC lookup error for "KEY"".
+type loggedTable struct {
+	maptypes.Table
+	spec string
+	d    *Daemon
+}
+
+func (t loggedTable) Lookup(key string) (string, bool, error) {
+	v, ok, err := t.Table.Lookup(key)
+	if err != nil {
+		t.d.Warn("%s lookup error for \"%s\"", t.spec, key)
+	}
+	return v, ok, err
+}
+
+// trigger wakes the queue manager as Postfix's cleanup does: "W" and a
+// NUL byte to public/$queue_service_name.
+func (d *Daemon) trigger() {
+	if err := ipc.Trigger(d.cfg, "public", d.cfg.Get("queue_service_name"), []byte{ipc.Wakeup, 0}); err != nil {
+		d.Warn("%v", err)
+	}
+}
+
+// maxRecord bounds one input record: a client may send a whole long line
+// as one record, but not more than a message may hold.
+func (d *Daemon) maxRecord() int {
+	if d.sizeLimit > 0 && d.sizeLimit < 1<<30 {
+		return int(d.sizeLimit) + 1024
+	}
+	return 1 << 30
+}
+
+// Serve handles one client connection: one message.
+func (d *Daemon) Serve(conn net.Conn) {
+	f, err := d.layout.Create(queue.Incoming)
+	if err != nil {
+		maillog.Fatal("open %s: %v", queue.Incoming, err)
+	}
+	defer f.Abort()
+	st := newState(d, f.ID)
+	sess, err := submit.Accept(conn, "public/cleanup", f.ID, d.timeout, d.maxRecord())
+	if err != nil {
+		return
+	}
+	st.flags = sess.Flags
+	if sess.FlagsErr != nil {
+		st.errs |= submit.StatBad
+	}
+	st.readAll(sess)
+	status := st.finish(f)
+	// Like Postfix, the reason goes back even when cleanup returned the
+	// message to its sender itself (status 0).
+	if err := sess.Reply(status, st.reason); err != nil && status == 0 {
+		// The client may resend: a duplicate is better than a loss.
+		maillog.Warn("%s: reply to client: %v", f.ID, err)
+	}
+}

@@ -1,0 +1,188 @@
+package postdrop
+
+import (
+	"bytes"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/postfix-go/postfix/conf"
+	"github.com/postfix-go/postfix/internal/maillog"
+	"github.com/postfix-go/postfix/internal/record"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden .out files")
+
+// logCapture sends this process's log to a file so tests can read the
+// warnings.
+var logCapture struct {
+	once sync.Once
+	path string
+}
+
+func captureLog(t testing.TB) func() string {
+	t.Helper()
+	logCapture.once.Do(func() {
+		dir, err := os.MkdirTemp("", "postdrop-log-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		logCapture.path = filepath.Join(dir, "maillog")
+		os.WriteFile(filepath.Join(dir, "main.cf"), []byte("maillog_file = "+logCapture.path+"\nmaillog_file_prefixes = "+dir+"\n"), 0o644)
+		old := time.Now().Add(-time.Hour)
+		os.Chtimes(filepath.Join(dir, "main.cf"), old, old)
+		c, err := conf.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		maillog.Init("postdrop", c)
+	})
+	os.Truncate(logCapture.path, 0)
+	return func() string {
+		data, _ := os.ReadFile(logCapture.path)
+		return logPrefix.ReplaceAllString(string(data), "")
+	}
+}
+
+var logPrefix = regexp.MustCompile(`(?m)^.*?\[\d+\]: `)
+
+// parseRecords turns a golden input into a record stream: one record per
+// line, the type letter, a blank and the data (Go-quoted when it starts
+// with '"'); "!raw HEX" adds raw bytes.
+func parseRecords(text string) []byte {
+	var b bytes.Buffer
+	w := record.NewWriter(&b)
+	for _, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+		if line == "" {
+			continue
+		}
+		if v, ok := strings.CutPrefix(line, "!raw "); ok {
+			w.Flush()
+			raw, _ := hex.DecodeString(v)
+			b.Write(raw)
+			continue
+		}
+		data := strings.TrimPrefix(line[1:], " ")
+		if strings.HasPrefix(data, "\"") {
+			if u, err := strconv.Unquote(data); err == nil {
+				data = u
+			}
+		}
+		w.PutString(record.Type(line[0]), data)
+	}
+	w.Flush()
+	return b.Bytes()
+}
+
+func dump(data []byte) string {
+	var out strings.Builder
+	r := record.NewReader(bytes.NewReader(data), 0)
+	for {
+		t, d, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			fmt.Fprintf(&out, "record error: %v\n", err)
+			break
+		}
+		fmt.Fprintf(&out, "%c %q\n", t, d)
+	}
+	return out.String()
+}
+
+// TestGolden copies each testdata/golden/*.in as postdrop does and
+// compares the records written, the outcome and the warnings with .out.
+func TestGolden(t *testing.T) {
+	ins, _ := filepath.Glob("testdata/golden/*.in")
+	if len(ins) == 0 {
+		t.Fatal("no golden inputs")
+	}
+	for _, in := range ins {
+		t.Run(filepath.Base(in), func(t *testing.T) {
+			text, err := os.ReadFile(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			logged := captureLog(t)
+			var out bytes.Buffer
+			w := record.NewWriter(&out)
+			res, err := copyRecords(w, bytes.NewReader(parseRecords(string(text))), 64, 1000)
+			w.Flush()
+			got := dump(out.Bytes())
+			got += fmt.Sprintf("senders=%d recipients=%d cancelled=%v\n", res.senders, res.rcpts, res.cancelled)
+			if err != nil {
+				got += "fatal: " + err.Error() + "\n"
+			}
+			got += logged()
+			outPath := strings.TrimSuffix(in, ".in") + ".out"
+			if *update {
+				os.WriteFile(outPath, []byte(got), 0o644)
+			}
+			want, err := os.ReadFile(outPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != string(want) {
+				t.Errorf("got:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}
+
+// FuzzCopyRecords checks that no input makes postdrop panic, and that what
+// it writes is well-formed and uses only the record types it allows.
+func FuzzCopyRecords(f *testing.F) {
+	ins, _ := filepath.Glob("testdata/golden/*.in")
+	for _, in := range ins {
+		text, _ := os.ReadFile(in)
+		f.Add(parseRecords(string(text)))
+	}
+	captureLog(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var out bytes.Buffer
+		w := record.NewWriter(&out)
+		_, _ = copyRecords(w, bytes.NewReader(data), 64, 1000)
+		w.Flush()
+		r := record.NewReader(&out, 0)
+		for {
+			typ, _, err := r.Next()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				t.Fatalf("unreadable output: %v", err)
+			}
+			if !strings.ContainsRune("MFSRVAinXLNE", rune(typ)) {
+				t.Fatalf("record type %c passed through", typ)
+			}
+		}
+	})
+}
+
+func TestSplitNameValue(t *testing.T) {
+	for in, want := range map[string][3]string{
+		"a=b":       {"a", "b", ""},
+		" a = b ":   {"a", "b", ""},
+		"a=":        {"a", "", ""},
+		"=b":        {"", "", "missing attribute name"},
+		"ab":        {"", "", "missing '=' after attribute name"},
+		"":          {"", "", "missing attribute name"},
+		"a=b=c":     {"a", "b=c", ""},
+		"\ta\t=\tb": {"a", "b", ""},
+	} {
+		n, v, p := splitNameValue(in)
+		if [3]string{n, v, p} != want {
+			t.Errorf("splitNameValue(%q) = %q %q %q, want %q", in, n, v, p, want)
+		}
+	}
+}
