@@ -81,15 +81,18 @@ func (st *state) bounce(f *queue.File) int {
 	if ok {
 		return 0
 	}
-	if st.d.cfg.Bool("soft_bounce") {
-		return st.errs
-	}
+	// The client keeps the message and tries again later.
 	return submit.StatWrite
 }
 
 // bounceAppend asks the bounce service to log recipient r as failed
 // (Postfix's bounce_append) and logs the "status=bounced" line.
 func (st *state) bounceAppend(r dsn.Recipient, code, text string) bool {
+	if st.d.cfg.Bool("soft_bounce") {
+		// Pretending that mail cannot bounce, Postfix keeps no log for
+		// a message it would remove: the client keeps it instead.
+		return false
+	}
 	status := dsn.Status{Code: code, Action: "failed", Reason: text}
 	e := bouncelog.Entry{Rcpt: r, Status: status, When: time.Now()}
 	if err := bouncelog.AppendService(st.d.cfg, st.d.cfg.Get("bounce_service_name"), bouncelog.FlagClean, st.id, e); err != nil {

@@ -69,6 +69,8 @@ func TestDiffChecksPickup(t *testing.T) {
 			recs: stream(pickupEnv("root", "root"), rcvd+"Subject: near\n\n"+strings.Repeat("0123456789012345678901234567890123456789\n", 9))},
 		tcase{name: "reject-chars-bounce", main: checks + "message_reject_characters = \\f\n", files: files, flags: pickupFlags, bounce: true,
 			recs: stream(pickupEnv("root", "root"), rcvd+"Subject: x\nX-Drop: gone\n\nform\ffeed\nwarn body\n")},
+		tcase{name: "soft-bounce", main: checks + "soft_bounce = yes\n", files: files, flags: pickupFlags, bounce: true,
+			recs: stream(pickupEnv("root", "root"), msg("reject me"))},
 		tcase{name: "hold-twice", main: "header_checks = regexp:$DIR/etc/hold\n", files: map[string]string{"etc/hold": "/^X-Hold:/ HOLD held\n"},
 			flags: pickupFlags, bounce: true, recs: stream(pickupEnv("root", "root"), rcvd+"X-Hold: 1\nX-Hold: 2\n\nbody\n")},
 	)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -161,6 +162,12 @@ func (j *job) pipeCommand(s state, usr userAttr, command string, env []string, d
 	}
 	var out limitedBuffer
 	path, err := findProgram(argv[0])
+	if err != nil && errors.Is(err, fs.ErrNotExist) && a.cmdShell == "" && argv[0] != "/bin/sh" && !strings.Contains(argv[0], "/") {
+		// A word not found on the path may be a shell builtin ("exit 1"):
+		// like Postfix's exec_command, give the command to the shell.
+		argv = []string{"/bin/sh", "-c", command}
+		path, err = findProgram(argv[0])
+	}
 	if err != nil {
 		// Postfix's child process logs a fatal error and exits with
 		// EX_TEMPFAIL; its output is what the report shows.

@@ -102,6 +102,8 @@ var filterCases = []filterCase{
 	// VERP: one recipient per request, sender with the recipient.
 	{"verp", record.From, []rec{{record.Verp, "+="}}},
 	{"bad verp", record.From, []rec{{record.Verp, "xy"}}},
+	// An address probe (sendmail -bv) is not filtered.
+	{"probe", record.From, []rec{{record.Filter, "nosuch:x"}, {record.Attr, "trace_flags=512"}}},
 }
 
 // filterMessage is refMessage with a recipient at a domain that sorts
@@ -120,6 +122,7 @@ func TestPostfixQmgrFilterRedirect(t *testing.T) {
 	t.Parallel()
 	ref := startRefQmgr(t, sent)
 	e := newEnv(t, "compatibility_level", "3.6")
+	e.bounceService()
 	ours := e.agent("smtp", sent)
 	e.agent("nosuch", sent)
 
@@ -210,6 +213,8 @@ func TestPostfixQmgrFilterRedirect(t *testing.T) {
 			"remote.example s+A=remote.example@example.com a@remote.example|" +
 			"remote.example s+b=remote.example@example.com b@remote.example",
 		"bad verp": "d s@example.com d|other.example s@example.com c@other.example|" +
+			"remote.example s@example.com a@remote.example,b@remote.example",
+		"probe": "d s@example.com d|other.example s@example.com c@other.example|" +
 			"remote.example s@example.com a@remote.example,b@remote.example",
 	}
 	for i, c := range filterCases {
@@ -360,5 +365,31 @@ func TestRedirectDeferred(t *testing.T) {
 	case r := <-seen:
 		t.Errorf("more than one delivery: %+v", r.Recipients)
 	default:
+	}
+}
+
+// An address probe whose recipient the agent finds undeliverable for now
+// is not retried: its report is sent and the file removed, as Postfix
+// does.
+func TestProbeNotRetried(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	traces := e.bounceService()
+	e.agent("smtp", func(r *deliver.Request) int {
+		for i := range r.Recipients {
+			_ = r.Defer(&r.Recipients[i], "test", deliverStatus("4.0.0", "later"))
+		}
+		return deliver.StatFinal
+	})
+	probe := &queue.Message{Sender: "s@example.com", Recipients: rcpts("b@remote.example"),
+		Attrs: []queue.Attr{{Name: "trace_flags", Value: fmt.Sprint(deliver.FlagUserVerify)}}}
+	id := e.submitMsg(probe)
+	e.run("I")
+	e.waitLog(id, id+": removed")
+	if e.exists(queue.Deferred, id) {
+		t.Error("probe deferred")
+	}
+	if r := <-traces; r.QueueID != id {
+		t.Errorf("report for %s", r.QueueID)
 	}
 }

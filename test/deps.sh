@@ -5,12 +5,12 @@
 # what is missing. Debian's Postfix daemon is kept from starting.
 set -e
 need=""
-for f in /usr/sbin/postconf /usr/sbin/postmap /usr/sbin/postalias /usr/lib/postfix/postfix-pcre.so /usr/lib/postfix/postfix-cdb.so /usr/lib/postfix/postfix-lmdb.so /usr/share/doc/postfix/html /usr/bin/swaks; do
+for f in /usr/sbin/postconf /usr/sbin/postmap /usr/sbin/postalias /usr/lib/postfix/postfix-pcre.so /usr/lib/postfix/postfix-cdb.so /usr/lib/postfix/postfix-lmdb.so /usr/share/doc/postfix/html /usr/bin/swaks /usr/sbin/pflogsumm /usr/bin/python3; do
 	[ -e "$f" ] || need=yes
 done
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
-	echo "test/deps.sh: Postfix 3.7 (postfix postfix-pcre postfix-cdb) and swaks are needed; run make test as root once, or install them." >&2
+	echo "test/deps.sh: Postfix 3.7 (postfix postfix-pcre postfix-cdb), swaks and pflogsumm are needed; run make test as root once, or install them." >&2
 	exit 0
 fi
 policy=/usr/sbin/policy-rc.d
@@ -22,7 +22,7 @@ if [ ! -e $policy ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >/dev/null
-apt-get install -y -q postfix postfix-pcre postfix-cdb postfix-lmdb postfix-doc swaks python3 >/dev/null
+apt-get install -y -q postfix postfix-pcre postfix-cdb postfix-lmdb postfix-doc swaks python3 pflogsumm >/dev/null
 [ -n "$made_policy" ] && rm -f $policy
 # Debian may have started nothing (policy-rc.d), but make sure.
 /usr/sbin/postfix stop >/dev/null 2>&1 || true

@@ -320,13 +320,15 @@ func TestSentTraceAndVerify(t *testing.T) {
 	if b, err := os.ReadFile(l.Path(queue.Trace, r.QueueID)); err != nil || !strings.Contains(string(b), "recipient=a@x.example") {
 		t.Errorf("NOTIFY=SUCCESS recipient not in the trace log: %q %v", b, err)
 	}
-	// An address probe (sendmail -bv) records, but does not deliver.
+	// An address probe (sendmail -bv) records in the trace log instead
+	// of delivering, and the recipient is done, as with Postfix's agents
+	// (TestProbeAgainstPostfixAgents).
 	r.Flags |= FlagUserVerify
 	if err := r.Sent(&r.Recipients[1], "local", dsn.New("2.0.0", "delivers to mailbox")); err != nil {
 		t.Fatal(err)
 	}
-	if got := recordTypes(t, l.Path(queue.Active, r.QueueID), offs); got != "DR" {
-		t.Errorf("records %q, want DR (a probe marks nothing done)", got)
+	if got := recordTypes(t, l.Path(queue.Active, r.QueueID), offs); got != "DD" {
+		t.Errorf("records %q, want DD", got)
 	}
 	lines := linesFor(r.QueueID)
 	if len(lines) != 2 || !strings.HasSuffix(lines[1], "dsn=2.0.0, status=deliverable (delivers to mailbox)") {

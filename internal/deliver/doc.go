@@ -50,6 +50,14 @@
 // message next, so a recipient whose outcome was recorded is never tried
 // again, even if the agent dies before it answers.
 //
+// An address probe (a request with FlagUserVerify, sendmail -bv)
+// delivers nothing: Sent, Defer and Bounce append the result to the trace
+// log with the action "deliverable" or "undeliverable", log
+// status=deliverable or status=undeliverable, and mark the recipient
+// done, as Postfix's agents do; a probe is never retried. (Postfix sends
+// the result of a probe from the verify service, FlagMTAVerify, to that
+// service; this package writes it to the trace log too.)
+//
 // # Security
 //
 // An agent opens only files named by a known queue and a valid queue ID

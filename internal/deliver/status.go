@@ -116,12 +116,15 @@ func (r *Request) Defer(rc *dsn.Recipient, relay string, st dsn.Status) error {
 	st.Action = dsn.Delayed
 	now := time.Now()
 	if r.Flags&FlagTraceOnly != 0 {
-		// An address probe is not retried: the result is in the trace
-		// log and the request counts as done (Postfix's defer_append
-		// answers 0 for probes), though the recipient stays in the file.
+		// An address probe is not retried: the result goes to the trace
+		// log and the recipient is done, as with Postfix's agents
+		// (defer_append answers 0 for probes).
 		st.Action = "undeliverable"
 		err := r.appendLog(queue.Trace, rc, st, now)
 		logInfo("%s", r.LogLine(rc, relay, st, "undeliverable", now))
+		if err == nil {
+			err = r.markDone(rc)
+		}
 		if err != nil {
 			r.deferred = true
 		}
@@ -159,6 +162,9 @@ func (r *Request) Bounce(rc *dsn.Recipient, relay string, st dsn.Status) error {
 		st.Action = "undeliverable"
 		err := r.appendLog(queue.Trace, rc, st, now)
 		logInfo("%s", r.LogLine(rc, relay, st, "undeliverable", now))
+		if err == nil {
+			err = r.markDone(rc)
+		}
 		return err
 	}
 	if err := r.appendLog(queue.Bounce, rc, st, now); err != nil {

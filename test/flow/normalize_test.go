@@ -25,6 +25,9 @@ var masks = []struct {
 	{regexp.MustCompile(`(?m)^(From \S+  )\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}$`), "${1}DATE"},
 	// ctime dates (postcat, mailq).
 	{regexp.MustCompile(`\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d( \d{4})?`), "CTIME"},
+	// postcat's size record: the data offset depends on how many digits
+	// the arrival time's microseconds have.
+	{regexp.MustCompile(`(message_size:\s+\d+\s+)\d+`), "${1}OFFSET"},
 	// RFC 5322 dates.
 	{regexp.MustCompile(`\w{3}, [ \d]?\d \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}( \(\w+\))?`), "DATE"},
 	// Message-IDs Postfix makes: <YYYYMMDDhhmmss.QUEUEID@host>.
