@@ -98,6 +98,10 @@ type Agent struct {
 	defaultUID           int
 	defaultGID           int
 	ownerUID, ownerGID   int
+	// curUID and curGID are the effective ids setEugid last gave the
+	// process (valid when eugidKnown).
+	curUID, curGID       int
+	eugidKnown           bool
 	myhostname, mailName string
 	hostname             string
 	doubleBounce         string
