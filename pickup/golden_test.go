@@ -2,20 +2,16 @@ package pickup
 
 import (
 	"bytes"
-	"encoding/hex"
 	"flag"
 	"fmt"
+	"github.com/postfix-go/postfix/internal/goldentest"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/postfix-go/postfix/conf"
-	"github.com/postfix-go/postfix/internal/maillog"
 	"github.com/postfix-go/postfix/internal/queue"
 	"github.com/postfix-go/postfix/internal/record"
 	"github.com/postfix-go/postfix/internal/submit"
@@ -23,70 +19,14 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden .out files")
 
-var logCapture struct {
-	once sync.Once
-	path string
-	c    *conf.Config
-}
-
 // setup starts logging to a file (so tests see warnings) and returns the
 // configuration pickup reads.
 func setup(t testing.TB) (*conf.Config, func() string) {
 	t.Helper()
-	logCapture.once.Do(func() {
-		dir, err := os.MkdirTemp("", "pickup-log-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		logCapture.path = filepath.Join(dir, "maillog")
-		p := filepath.Join(dir, "main.cf")
-		os.WriteFile(p, []byte("maillog_file = "+logCapture.path+"\nmaillog_file_prefixes = "+dir+
-			"\nmyhostname = host.example.com\nline_length_limit = 64\n"), 0o644)
-		old := time.Now().Add(-time.Hour)
-		os.Chtimes(p, old, old)
-		c, err := conf.Load(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		logCapture.c = c
-		maillog.Init("pickup", c)
-	})
-	os.Truncate(logCapture.path, 0)
-	return logCapture.c, func() string {
-		data, _ := os.ReadFile(logCapture.path)
-		return logPrefix.ReplaceAllString(string(data), "")
-	}
+	return goldentest.CaptureLog(t, "pickup", "myhostname = host.example.com\nline_length_limit = 64\n")
 }
 
-var logPrefix = regexp.MustCompile(`(?m)^.*?\[\d+\]: `)
-
-// parseRecords turns a golden input into a maildrop file: one record per
-// line, the type letter, a blank and the data (Go-quoted when it starts
-// with '"'); "!raw HEX" adds raw bytes.
-func parseRecords(text string) []byte {
-	var b bytes.Buffer
-	w := record.NewWriter(&b)
-	for _, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
-		if line == "" {
-			continue
-		}
-		if v, ok := strings.CutPrefix(line, "!raw "); ok {
-			w.Flush()
-			raw, _ := hex.DecodeString(v)
-			b.Write(raw)
-			continue
-		}
-		data := strings.TrimPrefix(line[1:], " ")
-		if strings.HasPrefix(data, "\"") {
-			if u, err := strconv.Unquote(data); err == nil {
-				data = u
-			}
-		}
-		w.PutString(record.Type(line[0]), data)
-	}
-	w.Flush()
-	return b.Bytes()
-}
+func parseRecords(text string) []byte { return goldentest.ParseRecords(text) }
 
 // recorder is a Cleanup that writes down what it receives.
 type recorder struct {

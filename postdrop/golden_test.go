@@ -2,86 +2,27 @@ package postdrop
 
 import (
 	"bytes"
-	"encoding/hex"
 	"flag"
 	"fmt"
+	"github.com/postfix-go/postfix/internal/goldentest"
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/postfix-go/postfix/conf"
-	"github.com/postfix-go/postfix/internal/maillog"
 	"github.com/postfix-go/postfix/internal/record"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden .out files")
 
-// logCapture sends this process's log to a file so tests can read the
-// warnings.
-var logCapture struct {
-	once sync.Once
-	path string
-}
-
 func captureLog(t testing.TB) func() string {
 	t.Helper()
-	logCapture.once.Do(func() {
-		dir, err := os.MkdirTemp("", "postdrop-log-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		logCapture.path = filepath.Join(dir, "maillog")
-		os.WriteFile(filepath.Join(dir, "main.cf"), []byte("maillog_file = "+logCapture.path+"\nmaillog_file_prefixes = "+dir+"\n"), 0o644)
-		old := time.Now().Add(-time.Hour)
-		os.Chtimes(filepath.Join(dir, "main.cf"), old, old)
-		c, err := conf.Load(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		maillog.Init("postdrop", c)
-	})
-	os.Truncate(logCapture.path, 0)
-	return func() string {
-		data, _ := os.ReadFile(logCapture.path)
-		return logPrefix.ReplaceAllString(string(data), "")
-	}
+	_, logged := goldentest.CaptureLog(t, "postdrop", "")
+	return logged
 }
 
-var logPrefix = regexp.MustCompile(`(?m)^.*?\[\d+\]: `)
-
-// parseRecords turns a golden input into a record stream: one record per
-// line, the type letter, a blank and the data (Go-quoted when it starts
-// with '"'); "!raw HEX" adds raw bytes.
-func parseRecords(text string) []byte {
-	var b bytes.Buffer
-	w := record.NewWriter(&b)
-	for _, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
-		if line == "" {
-			continue
-		}
-		if v, ok := strings.CutPrefix(line, "!raw "); ok {
-			w.Flush()
-			raw, _ := hex.DecodeString(v)
-			b.Write(raw)
-			continue
-		}
-		data := strings.TrimPrefix(line[1:], " ")
-		if strings.HasPrefix(data, "\"") {
-			if u, err := strconv.Unquote(data); err == nil {
-				data = u
-			}
-		}
-		w.PutString(record.Type(line[0]), data)
-	}
-	w.Flush()
-	return b.Bytes()
-}
+func parseRecords(text string) []byte { return goldentest.ParseRecords(text) }
 
 func dump(data []byte) string {
 	var out strings.Builder
