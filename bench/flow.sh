@@ -4,6 +4,9 @@
 # N messages handed in by P parallel sendmail loops, timed from the first
 # submission until the log shows the last delivery. Target: at least
 # Postfix's rate. Needs root (Postfix's daemons drop to the postfix user).
+# To see where our daemons spend their time, add PFGO_CPUPROFILE=DIR to
+# import_environment in main.cf: each daemon then writes a Go CPU profile
+# to DIR (see internal/server/profile.go).
 set -e
 cd "$(dirname "$0")/.."
 . bench/lib.sh

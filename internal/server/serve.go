@@ -73,7 +73,7 @@ func serve(s *Service, opts Options, n int) int {
 	signal.Notify(sig, syscall.SIGTERM)
 	go func() {
 		<-sig
-		os.Exit(0)
+		exit(0)
 	}()
 	go d.watchMaster()
 	d.notify(StatusAvail)

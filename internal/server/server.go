@@ -194,6 +194,7 @@ func Run(name string, opts Options) {
 	s := &Service{Name: a.service, Type: a.typ, Config: c, Layout: queue.FromConfig(c),
 		Root: os.Geteuid() == 0, Args: a.operands, Chroot: a.chroot, Unpriv: a.unpriv, MaxProc: a.maxproc}
 	c.Warm()
+	startProfile(name)
 	qdir := c.Get("queue_directory")
 	if err := os.Chdir(qdir); err != nil {
 		maillog.Fatal("chdir(\"%s\"): %s", qdir, ipc.ErrnoText(err))
@@ -226,9 +227,9 @@ func Run(name string, opts Options) {
 		}
 	}
 	if a.standalone {
-		os.Exit(standalone(s, opts))
+		exit(standalone(s, opts))
 	}
-	os.Exit(serve(s, opts, a.listeners))
+	exit(serve(s, opts, a.listeners))
 }
 
 // jail chroots (with -c) and drops to mail_owner (with -u, unless keepRoot).
