@@ -100,8 +100,11 @@ type Agent struct {
 	ownerUID, ownerGID   int
 	// curUID and curGID are the effective ids setEugid last gave the
 	// process (valid when eugidKnown).
-	curUID, curGID       int
-	eugidKnown           bool
+	curUID, curGID int
+	eugidKnown     bool
+	// perThread is set while a delivery runs on its locked thread
+	// (creds.go): setEugid then changes that thread only.
+	perThread            bool
 	myhostname, mailName string
 	hostname             string
 	doubleBounce         string

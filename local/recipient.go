@@ -19,6 +19,8 @@ import (
 // when everything its expansion led to was delivered or bounced, as
 // Postfix's local does. The result is 0 when every recipient is done.
 func (a *Agent) Deliver(r *deliver.Request) int {
+	a.lockThread()
+	defer a.unlockThread()
 	qf, err := os.Open(r.Layout().Path(r.QueueName, r.QueueID))
 	if err != nil {
 		maillog.Warn("%s: open queue file: %v", r.QueueID, err)

@@ -263,26 +263,29 @@ func (a *Agent) setEugid(uid, gid int) {
 	if !a.Root {
 		return
 	}
-	// Each change stops every thread of the process, so changes that
-	// would leave the rights as they are are skipped.
+	// Changes that would leave the rights as they are are skipped.
 	if a.eugidKnown && a.curUID == uid && a.curGID == gid {
 		return
 	}
-	if syscall.Geteuid() != 0 {
-		if err := syscall.Seteuid(0); err != nil {
+	ops := processCreds
+	if a.perThread {
+		ops = threadCreds
+	}
+	if geteuid() != 0 {
+		if err := ops.seteuid(0); err != nil {
 			fatalf("seteuid(0): %v", err)
 		}
 	}
 	if !a.eugidKnown || a.curGID != gid {
-		if err := syscall.Setegid(gid); err != nil {
+		if err := ops.setegid(gid); err != nil {
 			fatalf("setegid(%d): %v", gid, err)
 		}
-		if err := syscall.Setgroups([]int{gid}); err != nil {
+		if err := ops.setgroups(gid); err != nil {
 			fatalf("setgroups(1, [%d]): %v", gid, err)
 		}
 	}
 	if uid != 0 {
-		if err := syscall.Seteuid(uid); err != nil {
+		if err := ops.seteuid(uid); err != nil {
 			fatalf("seteuid(%d): %v", uid, err)
 		}
 	}
