@@ -79,11 +79,7 @@ func (m *Manager) nextChunk(msg *message) bool {
 			continue
 		}
 		m.mu.Lock()
-		msg.pending = len(entries)
-		for _, e := range entries {
-			e.q.todo = append(e.q.todo, e)
-		}
-		m.dispatch()
+		m.enqueue(msg, entries)
 		m.mu.Unlock()
 		return true
 	}

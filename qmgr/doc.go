@@ -98,7 +98,13 @@
 // agent that dies during a request ("warning: private/NAME socket:
 // malformed response", as Postfix 3.7 logs it) leaves the message
 // deferred: the recipients it did not mark done are tried again later,
-// the ones it did never are.
+// the ones it did never are. An agent that hangs up before announcing
+// the protocol (one exiting after max_use) counts as unreachable.
+//
+// Every recipient of an activated message ends in one of those outcomes:
+// delivered, bounced, deferred, or still waiting in a destination queue;
+// the scheduler looks at its queues at least once a second, so mail for a
+// destination whose suspension or pause has ended goes out then.
 //
 // # After delivery
 //

@@ -175,6 +175,9 @@ func (m *Manager) poke() {
 }
 
 // scanner runs the requested scans, and the periodic deferred scan.
+// Every round it also restarts deliveries: mail waiting for a destination
+// whose suspension or rate-delay pause has run out goes out then, even
+// when nothing else happens to wake the scheduler.
 func (m *Manager) scanner() {
 	defer m.wg.Done()
 	tick := time.NewTicker(time.Second)
@@ -187,6 +190,9 @@ func (m *Manager) scanner() {
 			return
 		}
 		m.runScans()
+		m.mu.Lock()
+		m.dispatch()
+		m.mu.Unlock()
 	}
 }
 

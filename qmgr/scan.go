@@ -103,6 +103,11 @@ func (m *Manager) feed(from, id string) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		logWarn("open %s %s: %s", queue.Active, id, ipc.ErrnoText(err))
+		if !errors.Is(err, fs.ErrNotExist) {
+			// Not ours to leave in the active queue, where no one would
+			// look at it until a restart: try again in a minute.
+			m.deferFile(id, from, 60*time.Second)
+		}
 		return
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
@@ -146,11 +151,7 @@ func (m *Manager) feed(from, id string) {
 	m.deferDirect(msg)
 	f.Close() // releases the lock: agents take shared locks
 	m.mu.Lock()
-	msg.pending = len(entries)
-	for _, e := range entries {
-		e.q.todo = append(e.q.todo, e)
-	}
-	m.dispatch()
+	m.enqueue(msg, entries)
 	m.mu.Unlock()
 	if len(entries) == 0 {
 		m.finish(msg)

@@ -119,6 +119,24 @@ func (m *Manager) dispatch() {
 	}
 }
 
+// enqueue puts the entries assign made for msg on their destinations'
+// queues and starts what the limits allow. Called with m.mu held.
+//
+// assign drops the lock before its entries are queued, and any dispatch
+// in between (another delivery finishing) prunes idle destinations,
+// possibly the very queue an entry points at: an entry appended to such
+// a forgotten queue would never be picked, and its message would stay in
+// the active queue for good. Each entry is therefore re-attached to the
+// live queue of its destination (created afresh when it was pruned).
+func (m *Manager) enqueue(msg *message, entries []*entry) {
+	msg.pending = len(entries)
+	for _, e := range entries {
+		e.q = e.t.queueFor(e.q.name, e.q.nexthop)
+		e.q.todo = append(e.q.todo, e)
+	}
+	m.dispatch()
+}
+
 // prune forgets destinations with nothing to do (Postfix deletes idle
 // queues too), so that a long-running manager does not accumulate one
 // per recipient ever seen. Suspended destinations are kept until they
@@ -226,8 +244,11 @@ func (m *Manager) run(e *entry) {
 		m.positiveFeedback(e.q)
 		m.mu.Unlock()
 	}
-	m.release(e)
+	// Pause first, release then: a destination that is neither busy nor
+	// paused may be pruned at once, and a pause set on a forgotten queue
+	// would hold nothing back.
 	m.rateLimit(e)
+	m.release(e)
 	m.entryDone(e)
 }
 
