@@ -123,14 +123,23 @@ func run(t *testing.T, c tcase, prog string) outcome {
 			t.Errorf("postcat: %v: %s", err, out)
 		}
 	}
-	// Let the last log lines arrive.
-	time.Sleep(100 * time.Millisecond)
-	var lines []string
-	if prog == "" {
-		lines = s.Logs()
-	} else {
+	// Let the last log lines arrive: on a loaded machine Postfix's come
+	// late, so wait until no new line has come for a while.
+	read := func() []string {
+		if prog == "" {
+			return s.Logs()
+		}
 		data, _ := os.ReadFile(filepath.Join(s.Dir, "maillog"))
-		lines = strings.Split(strings.TrimSpace(string(data)), "\n")
+		return strings.Split(strings.TrimSpace(string(data)), "\n")
+	}
+	lines := read()
+	for quiet, start := 0, time.Now(); quiet < 4 && time.Since(start) < 5*time.Second; {
+		time.Sleep(50 * time.Millisecond)
+		if next := read(); len(next) != len(lines) {
+			lines, quiet = next, 0
+		} else {
+			quiet++
+		}
 	}
 	var kept []string
 	for _, l := range lines {

@@ -386,3 +386,27 @@ func errnoText(err error) string {
 	}
 	return t
 }
+
+// Borrow makes the lines logged from now on carry program name (the tag
+// becomes "$syslog_name/name" and standard error lines "name: ..."), for a
+// command that does another program's job in its own process (sendmail
+// writing the maildrop file as postdrop would). The returned function
+// restores the previous names.
+func Borrow(name string) (restore func()) {
+	mu.Lock()
+	oldTag, oldStderr := tag, stderrTag
+	prefix := tag
+	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
+		prefix = prefix[:i]
+	}
+	tag, stderrTag = prefix+"/"+name, name
+	mu.Unlock()
+	oldProg := msg.ProgName()
+	msg.SetProgName(name)
+	return func() {
+		mu.Lock()
+		tag, stderrTag = oldTag, oldStderr
+		mu.Unlock()
+		msg.SetProgName(oldProg)
+	}
+}
