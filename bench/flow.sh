@@ -10,7 +10,7 @@
 set -e
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-N=${N:-400}
+N=${N:-800}
 P=${P:-4}
 [ -x /usr/lib/postfix/sbin/master ] || { echo "bench/flow.sh: Debian's Postfix missing (run make test as root once)"; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "bench/flow.sh: needs root to run Debian's Postfix beside ours; skipped"; exit 0; }

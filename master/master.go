@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -58,6 +59,11 @@ type options struct {
 // returns its exit status; a running master only returns on a signal or
 // -e, and usually exits on its own.
 func Main(args []string) int {
+	// One processor, as for the daemons (internal/server): master only
+	// waits for events and starts processes.
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
 	msg.SetProgName(progName())
 	var o options
 	_, ok := getopt.Parse(progName(), os.Stderr, args, "c:Dde:istvw", func(c byte, arg string) bool {
