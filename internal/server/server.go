@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/postfix-go/postfix/maptypes"
 	"io"
 	"net"
 	"os"
@@ -199,6 +200,10 @@ func Run(name string, opts Options) {
 	}
 	c = c.ForService(&conf.MasterEntry{Service: a.service, Type: a.typ, Command: name, Params: a.overrides})
 	maillog.Init(name, c)
+	// Lookup tables report connection trouble and bad source lines
+	// through these hooks; a daemon logs them, as Postfix's do.
+	maptypes.Warn = func(text string) { maillog.Warn("%s", text) }
+	maptypes.TableWarn = maptypes.Warn
 	if !a.standalone && !isSocket(StatusFD) {
 		maillog.Fatal("%s: no status descriptor from master: this program is run by master(8), or by hand with -S", name)
 	}
