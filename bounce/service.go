@@ -250,30 +250,9 @@ func (d *Daemon) Flush(service string, q *bouncelog.Request) (int, error) {
 		return -1, err
 	}
 	defer r.close()
-	status := 1
-	switch {
-	case d.isDoubleBounce(q.Sender):
-		d.warn("%s: undeliverable postmaster notification discarded", q.QueueID)
-		status = 0
-	case q.Sender == "":
-		if d.set.NotifyMask&(classBounce|class2Bounce) == 0 {
-			status = 0
-		} else if status, err = d.send(r, d.set.DoubleBounce, d.set.TwoBounceRcpt, true, notifyOverride, dsn.RetFull,
-			"postmaster non-delivery notification"); err != nil {
-			return -1, err
-		}
-	default:
-		if status, err = d.send(r, "", q.Sender, false, dsn.NotifyFailure, retOrFull(q.Ret),
-			"sender non-delivery notification"); err != nil {
-			return -1, err
-		}
-		if status == 0 && d.set.NotifyMask&classBounce != 0 {
-			pm, err := d.send(r, d.set.DoubleBounce, d.set.BounceRcpt, true, notifyOverride, dsn.RetHdrs,
-				"postmaster non-delivery notification")
-			if err != nil || pm != 0 {
-				d.warn("%s: postmaster notice failed while bouncing to %s", q.QueueID, q.Sender)
-			}
-		}
+	status, err := d.failureNotices(r, q, false)
+	if err != nil {
+		return -1, err
 	}
 	if status == 0 && q.Flags&bouncelog.FlagDelRcpt != 0 {
 		r.deleteRecipients()
@@ -371,10 +350,12 @@ func (d *Daemon) One(q *bouncelog.Request) (int, error) {
 	return d.one(r, q)
 }
 
-// one is One over an open report.
-func (d *Daemon) one(r *report, q *bouncelog.Request) (int, error) {
-	e := q.Entry
-	r.entries, r.haveLog = []bouncelog.Entry{e}, true
+// failureNotices sends the non-delivery notices of report r as Postfix
+// does: none for mail to the double-bounce address, a postmaster notice
+// (when notify_classes asks) for mail from <>, else one to the sender
+// (unless quiet) and a copy to bounce_notice_recipient when notify_classes
+// has "bounce". The status is 0 when the notices are posted.
+func (d *Daemon) failureNotices(r *report, q *bouncelog.Request, quiet bool) (int, error) {
 	var err error
 	status := 1
 	switch {
@@ -389,8 +370,8 @@ func (d *Daemon) one(r *report, q *bouncelog.Request) (int, error) {
 			return -1, err
 		}
 	default:
-		if e.Rcpt.Notify != 0 && e.Rcpt.Notify&dsn.NotifyFailure == 0 {
-			status = 0 // the sender asked not to hear of this failure
+		if quiet {
+			status = 0
 		} else if status, err = d.send(r, "", q.Sender, false, dsn.NotifyFailure, retOrFull(q.Ret),
 			"sender non-delivery notification"); err != nil {
 			return -1, err
@@ -402,6 +383,18 @@ func (d *Daemon) one(r *report, q *bouncelog.Request) (int, error) {
 				d.warn("%s: postmaster notice failed while bouncing to %s", q.QueueID, q.Sender)
 			}
 		}
+	}
+	return status, nil
+}
+
+// one is One over an open report.
+func (d *Daemon) one(r *report, q *bouncelog.Request) (int, error) {
+	e := q.Entry
+	r.entries, r.haveLog = []bouncelog.Entry{e}, true
+	// A recipient whose DSN NOTIFY leaves out FAILURE gets no notice.
+	status, err := d.failureNotices(r, q, e.Rcpt.Notify != 0 && e.Rcpt.Notify&dsn.NotifyFailure == 0)
+	if err != nil {
+		return -1, err
 	}
 	if status == 0 && q.Flags&bouncelog.FlagDelRcpt != 0 && r.qf != nil && e.Rcpt.Offset > 0 {
 		markDone(d, r.qf, q.QueueID, e.Rcpt.Offset)

@@ -294,7 +294,7 @@ func TestPickupDifferential(t *testing.T) {
 			if tc.keep {
 				wait = 1500 * time.Millisecond
 			}
-			refLog := postlog(t, filepath.Join(w.queue, "public", "postlog"))
+			refLog := testutil.Postlog(t, filepath.Join(w.queue, "public", "postlog"))
 			mtime := time.Date(2026, 11, 5, 9, 7, 3, 0, time.UTC)
 			if tc.name == "future" {
 				// Seconds into the future must come out the same for both.
@@ -340,42 +340,6 @@ func TestPickupDifferential(t *testing.T) {
 				t.Errorf("cleanup stream:\nours    %s\nPostfix %s", g, wnt)
 			}
 		})
-	}
-}
-
-// postlog stands in for postlogd: it receives the log lines Postfix's
-// daemons send to public/postlog. The function returned gives the lines
-// received so far.
-func postlog(t *testing.T, path string) func() string {
-	t.Helper()
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(path, 0o666)
-	t.Cleanup(func() { conn.Close() })
-	lines := make(chan string, 1000)
-	go func() {
-		buf := make([]byte, 65536)
-		for {
-			n, err := conn.Read(buf)
-			if err != nil {
-				return
-			}
-			lines <- string(buf[:n])
-		}
-	}()
-	return func() string {
-		var out strings.Builder
-		for {
-			select {
-			case l := <-lines:
-				out.WriteString(l + "\n")
-				continue
-			case <-time.After(50 * time.Millisecond):
-			}
-			return out.String()
-		}
 	}
 }
 

@@ -317,7 +317,7 @@ func TestFlushSite(t *testing.T) {
 	w := newWorld(t, "fast_flush_domains = example.com\n")
 	os.MkdirAll(filepath.Join(w.queue, "flush"), 0o700)
 	w.own(t)
-	logs := postlog(t, filepath.Join(w.queue, "public", "postlog"))
+	logs := testutil.Postlog(t, filepath.Join(w.queue, "public", "postlog"))
 	defer func() {
 		if t.Failed() {
 			t.Logf("Postfix's log:\n%s", logs())
@@ -333,42 +333,6 @@ func TestFlushSite(t *testing.T) {
 		}
 		if args[1] == "example.com" && want.Exit != 0 {
 			t.Errorf("Postfix's flush refused %v: %+v", args, want)
-		}
-	}
-}
-
-// postlog stands in for postlogd: it receives the log lines Postfix's
-// programs send to public/postlog. The function returned gives the lines
-// received since its last call.
-func postlog(t *testing.T, path string) func() string {
-	t.Helper()
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(path, 0o666)
-	t.Cleanup(func() { conn.Close() })
-	lines := make(chan string, 1000)
-	go func() {
-		buf := make([]byte, 65536)
-		for {
-			n, err := conn.Read(buf)
-			if err != nil {
-				return
-			}
-			lines <- string(buf[:n])
-		}
-	}()
-	return func() string {
-		var out strings.Builder
-		for {
-			select {
-			case l := <-lines:
-				out.WriteString(l + "\n")
-				continue
-			case <-time.After(50 * time.Millisecond):
-			}
-			return out.String()
 		}
 	}
 }

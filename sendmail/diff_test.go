@@ -2,7 +2,6 @@ package sendmail
 
 import (
 	"bytes"
-	"net"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -136,7 +135,7 @@ func TestDifferential(t *testing.T) {
 	// to the file themselves.
 	logConf := "maillog_file_prefixes = " + dir + "\nmaillog_file = " + filepath.Join(dir, "maillog") + "\n"
 	refSys := newSystem(t, filepath.Join(dir, "ref"), "/usr/sbin", logConf)
-	refLog := postlog(t, filepath.Join(refSys.queue, "public", "postlog"))
+	refLog := testutil.Postlog(t, filepath.Join(refSys.queue, "public", "postlog"))
 	ourSys := newSystem(t, filepath.Join(dir, "ours"), filepath.Dir(ours), logConf)
 	var ourLogOff int64
 	ourLog := func() string {
@@ -357,42 +356,6 @@ func TestDifferentialSizeLimit(t *testing.T) {
 		}
 		if (gotFile == nil) != (wantFile == nil) {
 			t.Errorf("%d lines: maildrop file ours %v, Postfix %v", size, gotFile != nil, wantFile != nil)
-		}
-	}
-}
-
-// postlog stands in for postlogd: it receives the log lines Postfix's
-// programs send to public/postlog. The function returned gives the lines
-// received since its last call.
-func postlog(t *testing.T, path string) func() string {
-	t.Helper()
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(path, 0o666)
-	t.Cleanup(func() { conn.Close() })
-	lines := make(chan string, 1000)
-	go func() {
-		buf := make([]byte, 65536)
-		for {
-			n, err := conn.Read(buf)
-			if err != nil {
-				return
-			}
-			lines <- string(buf[:n])
-		}
-	}()
-	return func() string {
-		var out strings.Builder
-		for {
-			select {
-			case l := <-lines:
-				out.WriteString(l + "\n")
-				continue
-			case <-time.After(50 * time.Millisecond):
-			}
-			return out.String()
 		}
 	}
 }
