@@ -48,8 +48,10 @@ const (
 )
 
 // refServices is what the reference system adds to Services: Postfix
-// writes maillog_file through postlogd.
-const refServices = "postlog   unix-dgram n  -       n       -       1       postlogd\n"
+// writes maillog_file through postlogd, and its smtpd reads
+// local_recipient_maps (proxy:unix:passwd.byname) through proxymap.
+const refServices = "postlog   unix-dgram n  -       n       -       1       postlogd\n" +
+	"proxymap  unix  -       -       n       -       -       proxymap\n"
 
 // Services is the master.cf of the private system: every daemon the
 // project has, none chrooted (the base directory is not a prepared jail).
@@ -66,6 +68,7 @@ error     unix  -       -       n       -       -       error
 retry     unix  -       -       n       -       -       error
 discard   unix  -       -       n       -       -       discard
 local     unix  -       n       n       -       -       local
+anvil     unix  -       -       n       -       1       anvil
 `
 
 // Accounts returns mail_owner and setgid_group for the current user: the
