@@ -203,8 +203,14 @@ func (d *daemon) multi() int {
 	idle := make(chan struct{}, 1) // a client finished and none is left
 	conns := make(chan net.Conn)
 	stop := make(chan struct{})
+	// After max_use, the acceptors stop; a connection one of them had
+	// already accepted is still served, so the process waits for them.
+	var accepting sync.WaitGroup
+	acceptorsDone := make(chan struct{})
 	for _, ln := range d.lns {
+		accepting.Add(1)
 		go func(ln net.Listener) {
+			defer accepting.Done()
 			for {
 				c, err := ln.Accept()
 				if err != nil {
@@ -225,12 +231,14 @@ func (d *daemon) multi() int {
 				select {
 				case conns <- c:
 				case <-stop:
-					c.Close()
+					conns <- c
 					return
 				}
 			}
 		}(ln)
 	}
+	go func() { accepting.Wait(); close(acceptorsDone) }()
+	maxed, acceptDone := false, false
 	var timer <-chan time.Time
 	if d.maxIdle > 0 {
 		timer = time.After(d.maxIdle)
@@ -248,6 +256,7 @@ func (d *daemon) multi() int {
 				// start another one for the next.
 				d.notify(StatusTaken)
 				finishing = true
+				maxed = true
 				close(stop)
 				for _, ln := range d.lns {
 					setDeadline(ln, time.Now())
@@ -276,12 +285,21 @@ func (d *daemon) multi() int {
 			n := active
 			mu.Unlock()
 			if n == 0 {
-				if finishing || d.masterGone() {
+				if (finishing && (!maxed || acceptDone)) || d.masterGone() {
 					return 0
 				}
 				if d.maxIdle > 0 {
 					timer = time.After(d.maxIdle)
 				}
+			}
+		case <-acceptorsDone:
+			acceptorsDone = nil
+			acceptDone = true
+			mu.Lock()
+			n := active
+			mu.Unlock()
+			if maxed && n == 0 {
+				return 0
 			}
 		case <-timer:
 			mu.Lock()
@@ -294,7 +312,7 @@ func (d *daemon) multi() int {
 			mu.Lock()
 			n := active
 			mu.Unlock()
-			if n == 0 {
+			if n == 0 || d.opts.Abandon {
 				return 0
 			}
 			finishing = true

@@ -114,6 +114,14 @@ type Options struct {
 	// KeepRoot keeps root privileges even with -u (local, pipe, virtual
 	// switch users per delivery).
 	KeepRoot bool
+	// Exit, when set, runs when a Single or Multi server ends by itself
+	// (max_use, max_idle, master gone), before the process exits
+	// (Postfix's MAIL_SERVER_EXIT; anvil logs its statistics there).
+	Exit func(s *Service)
+	// Abandon makes a Multi server exit as soon as master goes away,
+	// without waiting for its clients to finish (as Postfix's do): anvil
+	// must not keep counting for the clients of an old generation.
+	Abandon bool
 }
 
 // args is the parsed command line.
@@ -245,7 +253,11 @@ func Run(name string, opts Options) {
 	if a.standalone {
 		exit(standalone(s, opts))
 	}
-	exit(serve(s, opts, a.listeners))
+	code := serve(s, opts, a.listeners)
+	if opts.Exit != nil {
+		opts.Exit(s)
+	}
+	exit(code)
 }
 
 // jail chroots (with -c) and drops to mail_owner (with -u, unless keepRoot).
