@@ -3,6 +3,7 @@ package cleanup
 import (
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/postfix-go/postfix/conf"
@@ -40,6 +41,16 @@ type Daemon struct {
 	cfg    *conf.Config
 	layout queue.Layout
 	rw     Rewriter
+	// group shares the syncs of queue files that the process's clients
+	// commit at the same moment (group commit; see queue.GroupSync).
+	group queue.GroupSync
+	// qmgrPath is the queue manager's trigger socket; trigMu guards
+	// the wake-up in progress (trigBusy) and one more asked for
+	// meanwhile (trigAgain).
+	qmgrPath            string
+	trigMu              sync.Mutex
+	trigBusy, trigAgain bool
+	wake                func() // replaces the wake-up itself (tests)
 
 	timeout     time.Duration
 	lineLimit   int
@@ -94,7 +105,8 @@ type Rewriter interface {
 // is deferred rather than let through unmapped.
 func New(c *conf.Config, l queue.Layout) *Daemon {
 	d := &Daemon{cfg: c, layout: l, Info: maillog.Info, Warn: maillog.Warn}
-	d.rw = rewrite.NewClient(c)
+	d.rw = newRewriteCache(rewrite.NewClient(c))
+	d.qmgrPath = ipc.Path(c, "public", c.Get("queue_service_name"))
 	d.timeout = c.Time("ipc_timeout", 's')
 	d.lineLimit = c.Int("line_length_limit")
 	d.sizeLimit = c.Long("message_size_limit")
@@ -245,10 +257,34 @@ func (t loggedTable) Lookup(key string) (string, bool, error) {
 }
 
 // trigger wakes the queue manager as Postfix's cleanup does: "W" and a
-// NUL byte to public/$queue_service_name.
+// NUL byte to public/$queue_service_name. Clients that finish while a
+// wake-up is being sent share the next one: the sender sends once more
+// after its own, so every new queue file is followed by a wake-up that
+// began after the file was complete, and the queue manager scans the
+// incoming queue once for many messages.
 func (d *Daemon) trigger() {
-	if err := ipc.Trigger(d.cfg, "public", d.cfg.Get("queue_service_name"), []byte{ipc.Wakeup, 0}); err != nil {
-		d.Warn("%v", err)
+	d.trigMu.Lock()
+	if d.trigBusy {
+		d.trigAgain = true
+		d.trigMu.Unlock()
+		return
+	}
+	d.trigBusy = true
+	d.trigMu.Unlock()
+	for {
+		if d.wake != nil {
+			d.wake()
+		} else if err := ipc.TriggerPath(d.qmgrPath, []byte{ipc.Wakeup, 0}); err != nil {
+			d.Warn("%v", err)
+		}
+		d.trigMu.Lock()
+		if !d.trigAgain {
+			d.trigBusy = false
+			d.trigMu.Unlock()
+			return
+		}
+		d.trigAgain = false
+		d.trigMu.Unlock()
 	}
 }
 
@@ -263,10 +299,11 @@ func (d *Daemon) maxRecord() int {
 
 // Serve handles one client connection: one message.
 func (d *Daemon) Serve(conn net.Conn) {
-	f, err := d.layout.Create(queue.Incoming)
+	f, err := d.layout.CreateNamed(queue.Incoming)
 	if err != nil {
 		maillog.Fatal("open %s: %v", queue.Incoming, err)
 	}
+	f.Group = &d.group
 	defer f.Abort()
 	st := newState(d, f.ID)
 	sess, err := submit.Accept(conn, "public/cleanup", f.ID, d.timeout, d.maxRecord())

@@ -495,3 +495,30 @@ func TestDiffOptions(t *testing.T) {
 			recs: stream(local("a b", "c d@example.net"), rcvd+"To: \"e f\"@example.net, g\n\nbody\n")},
 	})
 }
+
+// TestDiffBareCR: a carriage return that does not end a line, in the
+// body or in a header, as smtpd hands it over (found by handing records
+// straight to Postfix's cleanup).
+func TestDiffBareCR(t *testing.T) {
+	t.Parallel()
+	diffCases(t, []tcase{
+		{name: "body", flags: submit.FlagMaskExternal,
+			recs: stream(local("alice", "bob"), rcvd+"Subject: x\n\none\rtwo\n\rlead\ntrail\r\n\r\n")},
+		{name: "header", flags: submit.FlagMaskExternal,
+			recs: stream(local("alice", "bob"), rcvd+"Subject: x\ry\nX-A: \r\n\nbody\n")},
+		{name: "remote", flags: submit.FlagMaskExternal,
+			recs: stream([]rec{{record.Attr, "rewrite_context=remote"}, {record.From, "a@b.example"}, {record.Rcpt, "bob"}},
+				rcvd+"To: joe\rx\nSubject: x\n\nbo\rdy\n")},
+		{name: "strip", main: "message_strip_characters = \\r\n", flags: submit.FlagMaskExternal,
+			recs: stream(local("alice", "bob"), rcvd+"Subject: x\n\none\rtwo\n")},
+		{name: "reject", main: "message_reject_characters = \\r\n", flags: submit.FlagMaskExternal,
+			recs: stream(local("alice", "bob"), rcvd+"Subject: x\n\none\rtwo\n")},
+		{name: "no-filter", flags: submit.FlagMapOK,
+			recs: stream(local("alice", "bob"), rcvd+"Subject: x\ry\n\none\rtwo\n")},
+		{name: "checks", main: "header_checks = regexp:$DIR/etc/hc\nbody_checks = regexp:$DIR/etc/bc\n",
+			files: map[string]string{"etc/hc": "/^Subject: x y$/ WARN subject space\n",
+				"etc/bc": "/^one two$/ WARN body space\n"},
+			flags: submit.FlagMaskExternal,
+			recs:  stream(local("alice", "bob"), rcvd+"Subject: x\ry\n\none\rtwo\n")},
+	})
+}

@@ -35,6 +35,8 @@
 //     attached message through nested_header_checks (both default to
 //     header_checks), every other line, boundaries included, through
 //     body_checks (body_checks_size_limit per part).
+//     A carriage return inside a content line becomes a space before
+//     anything else looks at the line, as in Postfix; then
 //     message_reject_characters refuse and message_strip_characters remove
 //     characters in any content line. Non-ASCII headers and envelope
 //     addresses are noted in the size record's SMTPUTF8 field (and turn on
@@ -71,8 +73,15 @@
 // warns and ignores the action, with Postfix's words.
 //
 // A message is acknowledged (status 0) only after its queue file is fully
-// written and fsync'ed and has its final name in incoming/ (or hold/);
-// qmgr is then woken through public/$queue_service_name. Any problem — a
+// written and synced to disk under its final name in incoming/ (or
+// hold/). As Postfix's, the file has that name from the start, mode 0600
+// (qmgr leaves it alone) until it is complete; then it is made mode 0700
+// and synced. The clients of one cleanup process that finish at the same
+// moment share the sync (group commit, queue.GroupSync): a lone file is
+// fsync'ed, several are made durable together by one syncfs of the queue
+// file system. qmgr is then woken through public/$queue_service_name;
+// clients that finish while a wake-up is being sent share the next one.
+// Answers of trivial-rewrite are remembered for a few seconds. Any problem — a
 // table that cannot be read, a rewriting failure, a write error — makes the
 // reply a failure status (internal/submit's Stat* bits) and removes the
 // file, so the client keeps the message; a table error never lets mail

@@ -111,6 +111,12 @@ func (st *state) writeText(line string) {
 // line handles one logical content line.
 func (m *message) line(l string) {
 	st := m.st
+	// Postfix's cleanup turns a carriage return inside a line (one
+	// that is not part of the line end smtpd or sendmail removed) into
+	// a space, before any other processing.
+	if strings.IndexByte(l, '\r') >= 0 {
+		l = strings.ReplaceAll(l, "\r", " ")
+	}
 	// Like header and body checks, these apply only with the client's
 	// filter flag, and not after a REJECT, DISCARD or REDIRECT; a line
 	// with a rejected character is not kept.

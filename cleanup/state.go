@@ -73,7 +73,7 @@ type state struct {
 func newState(d *Daemon, id string) *state {
 	// Postfix starts with the origin "local"; smtpd and qmqpd send
 	// theirs ("name[addr]").
-	st := &state{d: d, id: id, out: new(bytes.Buffer), attrs: map[string]string{"log_message_origin": "local"},
+	st := &state{d: d, id: id, out: bytes.NewBuffer(make([]byte, 0, 8192)), attrs: map[string]string{"log_message_origin": "local"},
 		hdrCtx: "local", dups: map[string]bool{}}
 	st.w = record.NewWriter(st.out)
 	return st
@@ -101,10 +101,11 @@ func (st *state) putf(t record.Type, format string, args ...any) {
 	st.w.Putf(t, format, args...)
 }
 
-// offset returns the current output offset (after the size record).
+// offset returns the current output offset (after the size record):
+// what the record writer has taken, buffered or not (writes to the
+// in-memory buffer cannot fail).
 func (st *state) offset() int64 {
-	st.w.Flush()
-	return int64(st.out.Len())
+	return st.w.Offset()
 }
 
 // setReason records a reply text unless one is already set.

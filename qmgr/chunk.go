@@ -19,8 +19,8 @@ import (
 // chunkLimit is how many recipients the next message read may keep in
 // memory.
 func (m *Manager) chunkLimit() int {
-	total := m.cfg.Int("qmgr_message_recipient_limit")
-	floor := m.cfg.Int("qmgr_message_recipient_minimum")
+	total := m.rcptLimit
+	floor := m.rcptMinimum
 	if floor < 1 {
 		floor = 1
 	}

@@ -28,7 +28,9 @@
 //	QUEUEID: from=<sender>, size=N, nrcpt=N (queue active)
 //
 // removes the defer log of an earlier attempt, and resolves each recipient
-// still to be delivered. As in Postfix 3.7, a resolver failure sends the
+// still to be delivered (answers of trivial-rewrite are remembered for
+// ten seconds, failures never, as Postfix's resolve client remembers its
+// last one). As in Postfix 3.7, a resolver failure sends the
 // recipient to the retry service with "4.3.0 address resolver failure", a
 // syntax error to the error service with "5.1.3 bad address syntax",
 // transports in defer_transports to the retry service with "4.3.2 deferred

@@ -44,6 +44,13 @@ type Manager struct {
 	activeLimit                                                        int
 	deferTransports                                                    map[string]bool
 	doubleBounce, rcptDelim, filterNexthop, verpFilter                 string
+	// Read once in New rather than per message: a conf lookup expands
+	// $names each time.
+	ipcTimeout, daemonTimeout time.Duration
+	rcptLimit, rcptMinimum    int
+	smtputf8                  bool
+	rcache                    resolveCache
+	myhostname                string
 
 	mu         sync.Mutex
 	msgs       map[string]*message
@@ -80,7 +87,7 @@ func New(c *conf.Config, l queue.Layout, res Resolver) *Manager {
 			// A transport name from a table must not lead out of private/.
 			return nil, syscall.ENOENT
 		}
-		t := c.Time("qmgr_ipc_timeout", 's')
+		t := m.ipcTimeout
 		nc, err := ipc.Dial(c, "private", name, t)
 		if err != nil {
 			return nil, err
@@ -92,6 +99,12 @@ func New(c *conf.Config, l queue.Layout, res Resolver) *Manager {
 		return a, nil
 	}
 	m.minBackoff = c.Time("minimal_backoff_time", 's')
+	m.ipcTimeout = c.Time("qmgr_ipc_timeout", 's')
+	m.daemonTimeout = c.Time("daemon_timeout", 's')
+	m.rcptLimit = c.Int("qmgr_message_recipient_limit")
+	m.rcptMinimum = c.Int("qmgr_message_recipient_minimum")
+	m.smtputf8 = c.Bool("smtputf8_enable")
+	m.myhostname = c.Get("myhostname")
 	m.maxBackoff = c.Time("maximal_backoff_time", 's')
 	m.queueLife = c.Time("maximal_queue_lifetime", 'd')
 	m.bounceLife = c.Time("bounce_queue_lifetime", 'd')

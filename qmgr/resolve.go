@@ -74,7 +74,7 @@ func (m *Manager) route(msg *message, rc dsn.Recipient) resolved {
 			}
 		}
 		if nexthop == "" {
-			nexthop = m.cfg.Get("myhostname")
+			nexthop = m.myhostname
 		}
 		out.transport, out.nexthop = transport, nexthop
 	default:
@@ -100,11 +100,13 @@ type Verifier interface {
 // address probe made by the MTA (verify) is resolved as such, when the
 // resolver can.
 func (m *Manager) resolve(msg *message, out *resolved) {
-	lookup := m.res.Resolve
+	var res rewrite.Resolution
+	var err error
 	if v, ok := m.res.(Verifier); ok && msg.traceFlag&deliver.FlagMTAVerify != 0 {
-		lookup = v.Verify
+		res, err = v.Verify(msg.sender, out.rc.Address)
+	} else {
+		res, err = m.rcache.resolve(m.res.Resolve, msg.sender, out.rc.Address)
 	}
-	res, err := lookup(msg.sender, out.rc.Address)
 	switch {
 	case err != nil || res.Flags&rewrite.FlagFail != 0:
 		out.transport, out.nexthop = retryTransport, "4.3.0 address resolver failure"

@@ -207,7 +207,7 @@ func (m *Manager) run(e *entry) {
 		return
 	}
 	if d, ok := agent.(interface{ SetDeadline(time.Time) error }); ok {
-		_ = d.SetDeadline(m.now().Add(m.cfg.Time("daemon_timeout", 's')))
+		_ = d.SetDeadline(m.now().Add(m.daemonTimeout))
 	}
 	status, err = agent.Deliver(req)
 	agent.Close()
@@ -306,7 +306,7 @@ func (m *Manager) request(e *entry) *deliver.Request {
 		Recipients: e.rcpts, Config: m.cfg,
 	}
 	// Like Postfix, flag a request whose recipients need SMTPUTF8.
-	if m.cfg.Bool("smtputf8_enable") {
+	if m.smtputf8 {
 		for _, rc := range e.rcpts {
 			if !isASCII(rc.Address) && utf8.ValidString(rc.Address) {
 				r.SMTPUTF8 |= smtputf8Recipient

@@ -41,11 +41,15 @@ type File struct {
 	// postdrop uses 0744 so that pickup, running as mail_owner, can read
 	// a maildrop file that the submitting user owns.
 	ReadyMode fs.FileMode
-	f         *os.File // the open file
-	tmp       string   // temporary path
-	final     string   // final path
-	l         Layout
-	done      bool
+	// Group, when set, syncs the file in Commit together with other
+	// files committed at the same time (cleanup's many clients).
+	Group *GroupSync
+	f     *os.File // the open file
+	tmp   string   // temporary path (the final one after CreateNamed)
+	named bool     // made by CreateNamed
+	final string   // final path
+	l     Layout
+	done  bool
 }
 
 var tmpSeq atomic.Uint64
@@ -53,6 +57,11 @@ var tmpSeq atomic.Uint64
 // Create opens a new, empty file for queue and assigns its queue ID from
 // the current time and the file's inode number.
 func (l Layout) Create(queue string) (*File, error) {
+	return l.create(queue, 64<<10)
+}
+
+// create is Create with a write buffer of size bytes.
+func (l Layout) create(queue string, size int) (*File, error) {
 	dir := filepath.Join(l.Dir, queue)
 	// A name with a '.' is never taken for a queue file by Postfix.
 	tmp := filepath.Join(dir, "tmp."+strconv.Itoa(os.Getpid())+"."+strconv.FormatUint(tmpSeq.Add(1), 10))
@@ -75,10 +84,39 @@ func (l Layout) Create(queue string) (*File, error) {
 	}
 	id := NewID(now, sys.Ino, l.Long)
 	return &File{
-		Writer: bufio.NewWriterSize(f, 64<<10),
+		Writer: bufio.NewWriterSize(f, size),
 		ID:     id, Queue: queue,
 		f: f, tmp: tmp, final: l.Path(queue, id), l: l,
 	}, nil
+}
+
+// CreateNamed is Create as Postfix's cleanup does it: the new file is
+// renamed to its queue ID at once, in queue, while still mode 0600 (the
+// queue manager leaves a file alone until its owner execute bit is set).
+// Commit then only sets the mode and syncs the file: a file created in a
+// directory is reached through its entry once fsync of the file returns
+// on the file systems Postfix supports, so no directory sync is needed
+// (Postfix syncs none either). A message moved to another queue by
+// SetQueue is renamed there by Commit, which then syncs that directory.
+//
+// Its write buffer is small (cleanup writes a whole message at once,
+// which goes past the buffer).
+func (l Layout) CreateNamed(queue string) (*File, error) {
+	q, err := l.create(queue, 4096)
+	if err != nil {
+		return nil, err
+	}
+	if err := mkdirSync(filepath.Dir(q.final)); err != nil {
+		q.Abort()
+		return nil, err
+	}
+	if err := os.Rename(q.tmp, q.final); err != nil {
+		q.Abort()
+		return nil, fmt.Errorf("queue: %w", err)
+	}
+	q.tmp = q.final
+	q.named = true
+	return q, nil
 }
 
 // Path returns the path the file has after Commit.
@@ -108,18 +146,46 @@ func (q *File) Commit() (err error) {
 	if err := q.Flush(); err != nil {
 		return err
 	}
-	if err := q.f.Sync(); err != nil {
-		return err
-	}
 	mode := q.ReadyMode
 	if mode == 0 {
 		mode = ModeReady
 	}
+	moved := ""
+	if q.named && q.tmp != q.final {
+		// A CreateNamed file moved to another queue (hold) goes there
+		// while still unfinished, so that no queue manager takes it
+		// from the queue it was created in.
+		moved = filepath.Dir(q.final)
+		if err := mkdirSync(moved); err != nil {
+			return err
+		}
+		if err := os.Rename(q.tmp, q.final); err != nil {
+			return fmt.Errorf("queue: %w", err)
+		}
+		q.tmp = q.final
+	}
+	// As Postfix, set the mode first so that the sync covers it.
 	if err := q.f.Chmod(mode); err != nil {
+		return err
+	}
+	if q.Group != nil {
+		err = q.Group.Sync(q.f)
+	} else {
+		err = q.f.Sync()
+	}
+	if err != nil {
 		return err
 	}
 	if err := q.f.Close(); err != nil {
 		return err
+	}
+	if q.tmp == q.final {
+		// CreateNamed: the name is already in place.
+		q.done = true
+		if moved != "" {
+			return syncDir(moved)
+		}
+		return nil
 	}
 	dir := filepath.Dir(q.final)
 	if err := mkdirSync(dir); err != nil {

@@ -23,9 +23,13 @@
 // short ID 97F04988064 lives in deferred/9/97F04988064.
 //
 // A queue file is written to a temporary name in the queue, flushed,
-// fsync'ed, made executable by its owner (mode 0700, which is how Postfix
-// marks a finished file), linked to its final name and the directory is
-// fsync'ed; only then may the message be acknowledged.
+// made executable by its owner (mode 0700, which is how Postfix marks a
+// finished file), fsync'ed, linked to its final name and the directory is
+// fsync'ed; only then may the message be acknowledged (Create, Commit).
+// cleanup writes as Postfix's cleanup does instead (CreateNamed): the
+// file gets its queue ID name at once, mode 0600 until it is finished,
+// then mode 0700 and fsync; several files committed at the same moment
+// may share one sync (GroupSync).
 //
 // Parameters read (through FromConfig): queue_directory,
 // hash_queue_names, hash_queue_depth, enable_long_queue_ids,

@@ -288,7 +288,7 @@ func (d *daemon) multi() int {
 				if (finishing && (!maxed || acceptDone)) || d.masterGone() {
 					return 0
 				}
-				if d.maxIdle > 0 {
+				if d.maxIdle > 0 && !finishing {
 					timer = time.After(d.maxIdle)
 				}
 			}
