@@ -1,0 +1,213 @@
+package smtpd
+
+import (
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/postfix-go/postfix/anvil"
+	"github.com/postfix-go/postfix/conf"
+	"github.com/postfix-go/postfix/internal/maillog"
+	"github.com/postfix-go/postfix/internal/matchlist"
+)
+
+// anvilClient is the part of the anvil client smtpd uses.
+type anvilClient interface {
+	Connect(service, addr string) (count, rate int, err error)
+	Disconnect(service, addr string) error
+	Mail(service, addr string) (rate int, err error)
+	Rcpt(service, addr string) (rate int, err error)
+	NewTLS(service, addr string) (rate int, err error)
+	Auth(service, addr string) (rate int, err error)
+}
+
+// newAnvil returns the anvil client when any client limit is set.
+func newAnvil(c *conf.Config) anvilClient {
+	for _, p := range []string{"smtpd_client_connection_count_limit", "smtpd_client_connection_rate_limit",
+		"smtpd_client_message_rate_limit", "smtpd_client_recipient_rate_limit",
+		"smtpd_client_new_tls_session_rate_limit", "smtpd_client_auth_rate_limit"} {
+		if c.Int(p) > 0 {
+			return anvil.NewClient(c)
+		}
+	}
+	return nil
+}
+
+// matcher is a compiled host/address match list (nil matches nothing).
+type matcher struct{ l *matchlist.List }
+
+func newMatcher(c *conf.Config, param string) matcher {
+	return newMatcherKind(c, param, matchlist.Namadr)
+}
+
+func newMatcherKind(c *conf.Config, param string, kind matchlist.Kind) matcher {
+	v := c.Get(param)
+	if strings.TrimSpace(v) == "" {
+		return matcher{}
+	}
+	l, err := matchlist.Compile(c, param, v, kind)
+	if err != nil {
+		maillog.Warn("%s: %v", param, err)
+		return matcher{}
+	}
+	return matcher{l: l}
+}
+
+// match reports whether the session's client is in the list.
+func (m matcher) match(s *session) bool {
+	if m.l == nil {
+		return false
+	}
+	ok, err := m.l.Match(s.name, s.addr)
+	return err == nil && ok
+}
+
+// anvilExempt reports whether smtpd_client_event_limit_exceptions covers
+// the client.
+func (s *session) anvilExempt() bool {
+	if s.standalone {
+		return true
+	}
+	s.srv.exceptOnce.Do(func() {
+		s.srv.exceptions = newMatcher(s.srv.c, "smtpd_client_event_limit_exceptions")
+	})
+	return s.srv.exceptions.match(s)
+}
+
+// connectLimits applies the connection count and rate limits; false means
+// the session was refused.
+func (s *session) connectLimits() bool {
+	a := s.srv.anvil
+	if a == nil || s.anvilExempt() {
+		return true
+	}
+	// Connect and Disconnect are serialized: concurrent sessions of one
+	// client must not share an anvil connection (see the report).
+	s.srv.anvilMu.Lock()
+	count, rate, err := a.Connect(s.srv.service, s.addr)
+	s.srv.anvilMu.Unlock()
+	if err != nil {
+		return true
+	}
+	s.anvilConnected = true
+	c := s.srv.c
+	if lim := c.Int("smtpd_client_connection_count_limit"); lim > 0 && count > lim {
+		maillog.Warn("Connection concurrency limit exceeded: %d from %s for service %s", count, s.namaddr(), s.srv.service)
+		s.bw.WriteString(fmt.Sprintf("421 4.7.0 %s Error: too many connections from %s\r\n", s.p.hostname, s.addr))
+		s.flush()
+		return false
+	}
+	if lim := c.Int("smtpd_client_connection_rate_limit"); lim > 0 && rate > lim {
+		maillog.Warn("Connection rate limit exceeded: %d from %s for service %s", rate, s.namaddr(), s.srv.service)
+		s.bw.WriteString(fmt.Sprintf("421 4.7.0 %s Error: too many connections from %s\r\n", s.p.hostname, s.addr))
+		s.flush()
+		return false
+	}
+	return true
+}
+
+// anvilDisconnect ends the session's anvil registration.
+func (s *session) anvilDisconnect() {
+	if s.anvilConnected {
+		s.srv.anvilMu.Lock()
+		s.srv.anvil.Disconnect(s.srv.service, s.addr)
+		s.srv.anvilMu.Unlock()
+		s.anvilConnected = false
+	}
+}
+
+// anvilMail applies smtpd_client_message_rate_limit; "" means go on.
+func (s *session) anvilMail() string {
+	lim := s.srv.c.Int("smtpd_client_message_rate_limit")
+	if lim <= 0 || s.srv.anvil == nil || s.anvilExempt() {
+		return ""
+	}
+	rate, err := s.srv.anvil.Mail(s.srv.service, s.addr)
+	if err != nil || rate <= lim {
+		return ""
+	}
+	maillog.Warn("Message delivery request rate limit exceeded: %d from %s for service %s", rate, s.namaddr(), s.srv.service)
+	return "450 4.7.1 Error: too much mail from " + s.addr
+}
+
+// anvilRcpt applies smtpd_client_recipient_rate_limit; "" means go on.
+func (s *session) anvilRcpt() string {
+	lim := s.srv.c.Int("smtpd_client_recipient_rate_limit")
+	if lim <= 0 || s.srv.anvil == nil || s.anvilExempt() {
+		return ""
+	}
+	rate, err := s.srv.anvil.Rcpt(s.srv.service, s.addr)
+	if err != nil || rate <= lim {
+		return ""
+	}
+	maillog.Warn("Recipient address rate limit exceeded: %d from %s for service %s", rate, s.namaddr(), s.srv.service)
+	return "450 4.7.1 Error: too many recipients from " + s.addr
+}
+
+// anvilNewTLS counts a new (not resumed) TLS session for
+// smtpd_client_new_tls_session_rate_limit; false means the limit is
+// exceeded: smtpd has answered 421 over TLS and the session ends.
+func (s *session) anvilNewTLS(resumed bool) bool {
+	lim := s.srv.c.Int("smtpd_client_new_tls_session_rate_limit")
+	if lim <= 0 || s.srv.anvil == nil || resumed || s.anvilExempt() {
+		return true
+	}
+	rate, err := s.srv.anvil.NewTLS(s.srv.service, s.addr)
+	if err != nil || rate <= lim {
+		return true
+	}
+	maillog.Warn("New TLS session rate limit exceeded: %d from %s for service %s", rate, s.namaddr(), s.srv.service)
+	s.reply(fmt.Sprintf("421 4.7.0 %s Error: too many new TLS sessions from %s", s.p.hostname, s.namaddr()))
+	s.flush()
+	return false
+}
+
+// localRewriteOK reports whether local_header_rewrite_clients covers the
+// client (its headers are rewritten as local).
+func (s *session) localRewriteOK() bool {
+	for _, w := range s.p.localRewrite {
+		switch {
+		case w == "permit_inet_interfaces":
+			if s.srv.ownAddr(s.addr) {
+				return true
+			}
+		case w == "permit_mynetworks":
+			s.srv.mynetOnce.Do(func() { s.srv.mynet = newMatcher(s.srv.c, "mynetworks") })
+			if s.srv.mynet.match(s) {
+				return true
+			}
+		case w == "permit_sasl_authenticated":
+			if s.auth.username != "" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ownAddr reports whether addr is one of the addresses smtpd receives
+// mail on ($inet_interfaces).
+func (srv *Server) ownAddr(addr string) bool {
+	srv.ownOnce.Do(func() {
+		srv.own = map[string]bool{}
+		for _, w := range conf.SplitList(srv.c.Get("inet_interfaces")) {
+			switch w {
+			case "all":
+				addrs, _ := net.InterfaceAddrs()
+				for _, a := range addrs {
+					if ipn, ok := a.(*net.IPNet); ok {
+						srv.own[ipn.IP.String()] = true
+					}
+				}
+			case "loopback-only", "localhost":
+				srv.own["127.0.0.1"] = true
+				srv.own["::1"] = true
+			default:
+				if ip := net.ParseIP(strings.Trim(w, "[]")); ip != nil {
+					srv.own[ip.String()] = true
+				}
+			}
+		}
+	})
+	return srv.own[addr]
+}

@@ -1,0 +1,234 @@
+package smtpd
+
+import (
+	"github.com/postfix-go/postfix/internal/maillog"
+	"github.com/postfix-go/postfix/internal/smtpread"
+	"strconv"
+	"strings"
+)
+
+// cmd is one SMTP command of the table, in Postfix's order (the order of
+// the disconnect line's counters).
+type cmd struct {
+	id       int
+	name     string
+	fn       func(s *session, arg string) int
+	junk     bool // counts against smtpd_junk_command_limit
+	preTLS   bool // allowed before STARTTLS when TLS is enforced
+	last     bool // must be the last of a pipelined group
+	needHelo bool // refused before HELO/EHLO with smtpd_helo_required
+	needTLS  bool
+}
+
+const numCmds = 15
+
+var commands [numCmds]cmd
+
+func init() {
+	commands = [numCmds]cmd{
+		{name: "HELO", fn: (*session).heloCmd, junk: true, preTLS: true, last: true},
+		{name: "EHLO", fn: (*session).ehloCmd, junk: true, preTLS: true, last: true},
+		{name: "XCLIENT", fn: (*session).xclientCmd},
+		{name: "XFORWARD", fn: (*session).xforwardCmd},
+		{name: "STARTTLS", fn: (*session).starttlsCmd, preTLS: true},
+		{name: "AUTH", fn: (*session).authCmd},
+		{name: "MAIL", fn: (*session).mailCmd, needHelo: true},
+		{name: "RCPT", fn: (*session).rcptCmd},
+		{name: "DATA", fn: (*session).dataCmd, last: true},
+		{name: "BDAT", fn: (*session).bdatCmd},
+		{name: "RSET", fn: (*session).rsetCmd, junk: true},
+		{name: "NOOP", fn: (*session).noopCmd, junk: true, preTLS: true, last: true},
+		{name: "VRFY", fn: (*session).vrfyCmd, junk: true, last: true},
+		{name: "ETRN", fn: (*session).etrnCmd, junk: true},
+		{name: "QUIT", fn: (*session).quitCmd, preTLS: true},
+	}
+	for i := range commands {
+		commands[i].id = i
+		commands[i].needTLS = !commands[i].preTLS
+	}
+}
+
+// lookupCmd finds a command by its upper-case verb.
+func lookupCmd(verb string) *cmd {
+	for i := range commands {
+		if commands[i].name == verb {
+			return &commands[i]
+		}
+	}
+	return nil
+}
+
+// heloReset forgets what HELO/EHLO and a transaction set.
+func (s *session) heloReset() {
+	s.tx.abort()
+	s.tx = transaction{}
+	s.helo = ""
+}
+
+func (s *session) heloCmd(arg string) int {
+	if arg == "" || strings.ContainsAny(arg, " \t") && strings.TrimSpace(arg) == "" {
+		s.reply("501 Syntax: HELO hostname")
+		return cmdError
+	}
+	s.heloReset()
+	s.helo = heloName(arg)
+	s.protocol = "SMTP"
+	s.ehlo = false
+	if r := s.checkHelo(); r != "" {
+		s.helo = ""
+		s.reply(r)
+		return cmdError
+	}
+	s.reply("250 " + s.p.hostname)
+	return cmdOK
+}
+
+// heloName is the HELO/EHLO argument as Postfix keeps it: the first word.
+func heloName(arg string) string {
+	arg = strings.TrimSpace(arg)
+	if i := strings.IndexAny(arg, " \t"); i >= 0 {
+		arg = arg[:i]
+	}
+	return arg
+}
+
+func (s *session) ehloCmd(arg string) int {
+	if strings.TrimSpace(arg) == "" {
+		s.reply("501 Syntax: EHLO hostname")
+		return cmdError
+	}
+	s.heloReset()
+	s.helo = heloName(arg)
+	s.protocol = "ESMTP"
+	s.ehlo = true
+	if r := s.checkHelo(); r != "" {
+		s.helo = ""
+		s.reply(r)
+		return cmdError
+	}
+	if len(s.p.discardText) > 0 && !s.p.discardEHLO["SILENT-DISCARD"] {
+		maillog.Info("discarding EHLO keywords: %s", strings.Join(s.p.discardText, " "))
+	}
+	lines := []string{s.p.hostname}
+	add := func(kw, text string) {
+		if !s.discardKeyword(kw) {
+			lines = append(lines, text)
+		}
+	}
+	add("PIPELINING", "PIPELINING")
+	if s.p.sizeLimit > 0 {
+		add("SIZE", "SIZE "+strconv.FormatInt(s.p.sizeLimit, 10))
+	} else {
+		add("SIZE", "SIZE")
+	}
+	if !s.p.noVRFY {
+		add("VRFY", "VRFY")
+	}
+	add("ETRN", "ETRN")
+	if s.srv.tls.offer(s) {
+		add("STARTTLS", "STARTTLS")
+	}
+	if mechs := s.authMechanisms(); mechs != "" {
+		add("AUTH", "AUTH "+mechs)
+		if s.srv.sasl.broken {
+			add("AUTH", "AUTH="+mechs)
+		}
+	}
+	if s.xclientAllowed() {
+		add("XCLIENT", "XCLIENT NAME ADDR PROTO HELO REVERSE_NAME PORT LOGIN DESTADDR DESTPORT")
+	}
+	if s.xforwardAllowed() {
+		add("XFORWARD", "XFORWARD NAME ADDR PROTO HELO SOURCE PORT IDENT")
+	}
+	add("ENHANCEDSTATUSCODES", "ENHANCEDSTATUSCODES")
+	add("8BITMIME", "8BITMIME")
+	add("DSN", "DSN")
+	if s.p.smtputf8 {
+		add("SMTPUTF8", "SMTPUTF8")
+	}
+	add("CHUNKING", "CHUNKING")
+	s.reply("250 " + strings.Join(lines, "\n"))
+	return cmdOK
+}
+
+// discardKeyword reports whether an EHLO keyword is hidden from the client
+// (smtpd_discard_ehlo_keywords).
+func (s *session) discardKeyword(kw string) bool {
+	return s.p.discardEHLO[kw]
+}
+
+func (s *session) rsetCmd(arg string) int {
+	if arg != "" {
+		s.reply("501 5.5.4 Syntax: RSET")
+		return cmdError
+	}
+	s.tx.abort()
+	s.tx = transaction{}
+	s.checkReset()
+	s.reply("250 2.0.0 Ok")
+	return cmdOK
+}
+
+func (s *session) noopCmd(arg string) int {
+	s.reply("250 2.0.0 Ok")
+	return cmdOK
+}
+
+func (s *session) quitCmd(arg string) int {
+	s.reply("221 2.0.0 Bye")
+	s.flush()
+	return cmdQuit
+}
+
+func (s *session) vrfyCmd(arg string) int {
+	if s.p.noVRFY {
+		s.reply("502 5.5.1 VRFY command is disabled")
+		return cmdError
+	}
+	f := strings.Fields(arg)
+	utf8 := false
+	if len(f) == 2 && strings.EqualFold(f[1], "SMTPUTF8") {
+		f, utf8 = f[:1], true
+	}
+	if len(f) == 0 {
+		s.reply("501 5.5.4 Syntax: VRFY address [SMTPUTF8]")
+		return cmdError
+	}
+	if len(f) > 1 {
+		s.reply("501 5.1.3 Bad recipient address syntax")
+		return cmdError
+	}
+	path, err := smtpread.ParsePath("RCPT", "TO:"+f[0], s.pathOptions(utf8))
+	if err != nil {
+		return s.replyErr(err)
+	}
+	if r := s.checkVrfy(path.Addr); r != "" {
+		s.reply(r)
+		return cmdError
+	}
+	s.reply("252 2.0.0 " + f[0])
+	return cmdOK
+}
+
+func (s *session) etrnCmd(arg string) int {
+	if len(strings.Fields(arg)) != 1 {
+		s.reply("500 Syntax: ETRN domain")
+		return cmdError
+	}
+	if s.p.heloRequired && s.helo == "" {
+		s.reply("503 Error: send HELO/EHLO first")
+		return cmdError
+	}
+	if s.tx.active {
+		s.reply("503 Error: MAIL transaction in progress")
+		return cmdError
+	}
+	dom := strings.TrimSpace(arg)
+	if r := s.checkEtrn(dom); r != "" {
+		s.reply(r)
+		return cmdError
+	}
+	maillog.Warn("reject: ETRN %.100s... from %s", dom, s.namaddr())
+	s.reply("459 <" + dom + ">: service unavailable")
+	return cmdError
+}

@@ -1,0 +1,84 @@
+package smtpd
+
+import (
+	"strings"
+	"time"
+
+	"github.com/postfix-go/postfix/conf"
+)
+
+// params are the main.cf settings the dialogue reads, read once per
+// process.
+type params struct {
+	hostname, banner, mailName string
+	timeout                    time.Duration
+	heloRequired, noVRFY       bool
+	sizeLimit                  int64
+	rcptLimit                  int
+	overshootLimit             int
+	softErr, hardErr           int
+	errSleep                   time.Duration
+	junkLimit                  int
+	lineLimit                  int
+	bareNewline                string
+	discardEHLO                map[string]bool
+	discardText                []string // discarded keywords in Postfix's order, for the log
+	footer                     string
+	smtputf8                   bool
+	strict821                  bool
+	peerLookup                 bool
+	recvHeaderTLS              bool
+	localRewrite               []string
+	delayOpen                  bool
+}
+
+func readParams(c *conf.Config) params {
+	p := params{
+		hostname:       c.Get("myhostname"),
+		banner:         c.Get("smtpd_banner"),
+		mailName:       c.Get("mail_name"),
+		timeout:        c.Time("smtpd_timeout", 's'),
+		heloRequired:   c.Bool("smtpd_helo_required"),
+		noVRFY:         c.Bool("disable_vrfy_command"),
+		sizeLimit:      c.Long("message_size_limit"),
+		rcptLimit:      c.Int("smtpd_recipient_limit"),
+		overshootLimit: c.Int("smtpd_recipient_overshoot_limit"),
+		softErr:        c.Int("smtpd_soft_error_limit"),
+		hardErr:        c.Int("smtpd_hard_error_limit"),
+		errSleep:       c.Time("smtpd_error_sleep_time", 's'),
+		junkLimit:      c.Int("smtpd_junk_command_limit"),
+		lineLimit:      c.Int("line_length_limit"),
+		bareNewline:    c.Get("smtpd_forbid_bare_newline"),
+		footer:         rawParam(c, "smtpd_reject_footer"),
+		smtputf8:       c.Bool("smtputf8_enable"),
+		strict821:      c.Bool("strict_rfc821_envelopes"),
+		peerLookup:     c.Bool("smtpd_peername_lookup"),
+		recvHeaderTLS:  c.Bool("smtpd_tls_received_header"),
+		localRewrite:   conf.SplitList(c.Get("local_header_rewrite_clients")),
+		discardEHLO:    map[string]bool{},
+		delayOpen:      c.Bool("smtpd_delay_open_until_valid_rcpt"),
+	}
+	for _, w := range conf.SplitList(c.Get("smtpd_discard_ehlo_keywords")) {
+		p.discardEHLO[strings.ToUpper(w)] = true
+	}
+	for _, k := range ehloMaskNames {
+		if p.discardEHLO[k] {
+			p.discardText = append(p.discardText, k)
+		}
+	}
+	if p.lineLimit <= 0 {
+		p.lineLimit = 2048
+	}
+	return p
+}
+
+// rawParam is a parameter's value without $name expansion.
+func rawParam(c *conf.Config, name string) string {
+	v, _ := c.Raw(name)
+	return v
+}
+
+// ehloMaskNames are the EHLO keywords smtpd_discard_ehlo_keywords knows,
+// in the order Postfix lists them.
+var ehloMaskNames = []string{"8BITMIME", "AUTH", "ETRN", "PIPELINING", "SIZE", "VERP", "VRFY", "XCLIENT",
+	"XFORWARD", "STARTTLS", "ENHANCEDSTATUSCODES", "DSN", "SMTPUTF8", "CHUNKING"}
