@@ -13,13 +13,19 @@
 // file: NAME.db for hash and btree, NAME.lmdb for lmdb), cdb (the real
 // constant-database format, readable by Postfix), texthash, inline, static,
 // unionmap, pipemap, randmap, environ, fail, unix (passwd.byname and
-// group.byname), socketmap and tcp. "proxy:TYPE:NAME" opens TYPE:NAME
+// group.byname), socketmap, tcp, internal (an in-process table), nis
+// (disabled without a NIS domain name) and memcache (memcache_table(5),
+// whose client reads its own settings file or main.cf parameters; see
+// memcache.go). "proxy:TYPE:NAME" opens TYPE:NAME
 // directly. Tables that can be rewritten by postmap(1) offer optional
 // interfaces: Updater, Deleter, Sequencer, and Watcher for daemons that
 // must notice a rebuilt file.
 //
 // This package reads no main.cf parameters itself; callers pass what
 // matters (case folding, null termination, UTF-8 checks) in OpenFlags.
+// The exception is a memcache table named without a leading "/" or ".":
+// like Postfix's other database clients it then reads NAME_memcache,
+// NAME_ttl ... from main.cf (MainConfig).
 package maptypes
 
 import (

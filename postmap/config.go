@@ -6,6 +6,7 @@ import (
 
 	"github.com/postfix-go/postfix/conf"
 	"github.com/postfix-go/postfix/internal/msg"
+	"github.com/postfix-go/postfix/maptypes"
 )
 
 // ConfigDir returns the configuration directory: dir (from -c) when not
@@ -45,6 +46,8 @@ func LoadConfig(dir string) *conf.Config {
 	if dir != conf.DefaultConfigDir {
 		c.Set("config_directory", dir)
 	}
+	// Legacy-style database client tables read this main.cf.
+	maptypes.MainConfig = func() *conf.Config { return c }
 	return c
 }
 
