@@ -69,10 +69,11 @@ type cidrTable struct {
 	memos   sync.Pool // *ifMemo
 }
 
-// OpenCIDR reads a cidr table from the file path, reporting bad rules as
+// OpenCIDR reads a cidr table from the file path (or inline rules when
+// path starts with "{"), reporting bad rules as
 // warnings (they are skipped).
 func OpenCIDR(path string) (Table, error) {
-	lines, err := readPatternFile(path)
+	lines, err := readPatternFile("cidr", path)
 	if err != nil {
 		return nil, err
 	}

@@ -32,10 +32,18 @@ func isAlnum(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
-// readPatternFile reads a table source file and splits it into logical
-// lines. A file that cannot be opened gives an error worded as Postfix's
-// fatal message ("open FILE: No such file or directory").
-func readPatternFile(path string) ([]logicalLine, error) {
+// readPatternFile reads a table source file of type kind and splits it
+// into logical lines. A path that starts with "{" is an inline table (see
+// pattern_inline.go). A file that cannot be opened gives an error worded
+// as Postfix's fatal message ("open FILE: No such file or directory").
+func readPatternFile(kind, path string) ([]logicalLine, error) {
+	if isInlineName(path) {
+		src, err := inlineSource(kind, path)
+		if err != nil {
+			return nil, err
+		}
+		return splitLogicalLines(path, src), nil
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, openError(path, err)

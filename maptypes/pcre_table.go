@@ -30,10 +30,11 @@ func init() {
 	})
 }
 
-// OpenPCRE reads a pcre table from the file path, reporting bad rules as
+// OpenPCRE reads a pcre table from the file path (or inline rules when
+// path starts with "{"), reporting bad rules as
 // warnings (they are skipped).
 func OpenPCRE(path string) (Table, error) {
-	lines, err := readPatternFile(path)
+	lines, err := readPatternFile("pcre", path)
 	if err != nil {
 		return nil, err
 	}

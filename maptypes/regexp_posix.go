@@ -340,6 +340,9 @@ func (p *posixParser) group(open int) (string, int, bool, error) {
 	return "(" + inner + ")", pieceAtom, false, nil
 }
 
+// neverMatch is a Go atom that matches no character.
+const neverMatch = `[^\x00-\x{10FFFF}]`
+
 // escape reads a backslash sequence.
 func (p *posixParser) escape(lastWord bool) (string, int, bool, error) {
 	if p.i+1 >= len(p.s) {
@@ -383,6 +386,12 @@ func (p *posixParser) escape(lastWord bool) (string, int, bool, error) {
 			return "", 0, false, errSubReg
 		}
 		return "", 0, false, unsupportedError("back-reference \\" + string(c))
+	}
+	if p.opts.icase && c >= 'a' && c <= 'z' {
+		// The C library ignores case by turning the subject into upper
+		// case, but an escaped character is kept as written: "\r" is
+		// the letter r, which an upper-case subject never holds.
+		return neverMatch, pieceAtom, false, nil
 	}
 	p.i--
 	return p.literal()

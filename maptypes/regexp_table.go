@@ -22,7 +22,10 @@ import (
 // a dollar sign. The first rule that matches wins; rules between IF and
 // ENDIF are only tried when the IF pattern matches (or, with "!", does
 // not). A source line that starts with white space continues the previous
-// one; "#" starts a comment line.
+// one; "#" starts a comment line. A name that starts with "{" holds the
+// rules inline (see pattern_inline.go). An escaped lower-case letter
+// ("\\r") matches nothing unless the "i" flag makes the pattern
+// case-sensitive, as with the C library's regcomp.
 
 func init() {
 	Register("regexp", func(name string, _ OpenFlags) (Table, error) {
@@ -30,10 +33,11 @@ func init() {
 	})
 }
 
-// OpenRegexp reads a regexp table from the file path, reporting bad rules
+// OpenRegexp reads a regexp table from the file path (or inline rules
+// when path starts with "{"), reporting bad rules
 // as warnings (they are skipped).
 func OpenRegexp(path string) (Table, error) {
-	lines, err := readPatternFile(path)
+	lines, err := readPatternFile("regexp", path)
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,10 @@
 // group.byname), socketmap, tcp, internal (an in-process table), nis
 // (disabled without a NIS domain name) and memcache (memcache_table(5),
 // whose client reads its own settings file or main.cf parameters; see
-// memcache.go). "proxy:TYPE:NAME" opens TYPE:NAME
+// memcache.go), and the pattern tables regexp, pcre and cidr, read from a
+// source file or, when the name starts with "{", from the name itself
+// ("regexp:{ {/re/ result}, {/re2/ result2} }", Postfix 3.7's inline
+// form; see pattern_inline.go). "proxy:TYPE:NAME" opens TYPE:NAME
 // directly. Tables that can be rewritten by postmap(1) offer optional
 // interfaces: Updater, Deleter, Sequencer, and Watcher for daemons that
 // must notice a rebuilt file.
