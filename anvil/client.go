@@ -25,11 +25,14 @@ var ErrUnavailable = errors.New("anvil service unavailable")
 // anvil ties a connection count to the client connection that reported
 // it: one anvil connection stands for one SMTP session at a time (Postfix
 // runs one session per smtpd process). So Connect takes a connection of
-// its own from a pool and keeps it bound to (service, addr) until
-// Disconnect returns it; the rate requests of that session travel over the
-// same connection. A connection that breaks is closed and the request is
-// tried once more on a new one after RetryDelay, as Postfix's attr_clnt
-// does; anvil then forgets the session, as it does for Postfix's smtpd.
+// its own from a pool and keeps it bound to (service, addr) until a
+// Disconnect for the same pair takes it back (the sessions of one pair are
+// interchangeable, so any one of its bound connections will do, but each
+// Disconnect takes a different one); rate requests travel over a
+// connection bound to their pair. A connection that breaks is closed and
+// the request is tried once more on a new one after RetryDelay, as
+// Postfix's attr_clnt does; anvil then forgets the session, as it does
+// for Postfix's smtpd.
 type Client struct {
 	// Dial opens a connection to the service; NewClient sets it.
 	Dial func() (net.Conn, error)
@@ -61,7 +64,7 @@ type conn struct {
 // stale reports whether anvil closed (or wrote to) the idle connection:
 // Postfix's client checks that before it sends, and reconnects quietly.
 func (c *conn) stale() bool {
-	return peerDone(c.nc)
+	return ipc.PeerDone(c.nc)
 }
 
 // NewClient returns a client for private/anvil of the mail system c
@@ -96,14 +99,27 @@ func (a *Client) warn(format string, args ...any) {
 	maillog.Warn(format, args...)
 }
 
-// take returns a connection for ident: one bound to it when there is one
-// (leaving it bound), else a free one (removed from the pool), else nil.
-func (a *Client) take(ident string, bind bool) (*conn, bool) {
+// take returns a connection for a request of the given mode (see
+// exchange) about ident: one bound to it when there is one, else a free
+// one (removed from the pool), else nil. A rate request leaves the bound
+// connection bound; a disconnect takes it out of the bound list, so that
+// two sessions of one client ending at the same moment never both end
+// the session of the same connection (which left the other one counted
+// for ever and put one connection in the pool twice).
+func (a *Client) take(ident string, mode int) (*conn, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if !bind {
+	if mode != 1 {
 		if cs := a.bound[ident]; len(cs) > 0 {
-			return cs[len(cs)-1], true
+			c := cs[len(cs)-1]
+			if mode == 2 {
+				if len(cs) == 1 {
+					delete(a.bound, ident)
+				} else {
+					a.bound[ident] = cs[:len(cs)-1]
+				}
+			}
+			return c, true
 		}
 	}
 	now := time.Now()
@@ -174,7 +190,7 @@ func (a *Client) exchange(ident string, mode int, req []attr.Attr, wants ...attr
 	all := append([]attr.Want{attr.WantInt(AttrStatus, &status)}, wants...)
 	var err error
 	for try := 1; ; try++ {
-		c, wasBound := a.take(ident, mode == 1)
+		c, wasBound := a.take(ident, mode)
 		if c != nil {
 			c.mu.Lock()
 			if c.stale() {
@@ -183,10 +199,10 @@ func (a *Client) exchange(ident string, mode int, req []attr.Attr, wants ...attr
 				if wasBound {
 					// anvil went away (postfix reload) and forgot
 					// the session.
-					a.unbind(c, ident)
 					if mode == 2 {
 						return nil
 					}
+					a.unbind(c, ident)
 				}
 				c, wasBound = nil, false
 			}
@@ -203,7 +219,6 @@ func (a *Client) exchange(ident string, mode int, req []attr.Attr, wants ...attr
 			if err == nil {
 				switch {
 				case wasBound && mode == 2:
-					a.unbind(c, ident)
 					a.put(c, "", false)
 				case !wasBound:
 					a.put(c, ident, mode == 1)
@@ -217,7 +232,7 @@ func (a *Client) exchange(ident string, mode int, req []attr.Attr, wants ...attr
 			if errors.As(err, &ae) && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && quietErr(err) {
 				a.warn("%s", ae.Msg)
 			}
-			if wasBound {
+			if wasBound && mode != 2 {
 				a.unbind(c, ident)
 			}
 			c.ac.Close()

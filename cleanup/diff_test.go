@@ -79,6 +79,8 @@ var (
 	timeRE  = regexp.MustCompile(`(?m)^(create_time|message_arrival_time): .*$`)
 	logRE   = regexp.MustCompile(`^\w+ +\d+ \d\d:\d\d:\d\d \S+ postfix/cleanup\[\d+\]: `)
 	delayRE = regexp.MustCompile(`delay=[\d.]+, delays=[\d./]+`)
+	// clockSkewRE matches the two warnings of Postfix's file time check.
+	clockSkewRE = regexp.MustCompile(`^warning: (file system clock is \d+ seconds? ahead of local clock|resetting file time stamps - this hurts performance)$`)
 )
 
 func mask(s, id string) string {
@@ -144,6 +146,12 @@ func run(t *testing.T, c tcase, prog string) outcome {
 	var kept []string
 	for _, l := range lines {
 		l = logRE.ReplaceAllString(strings.TrimSpace(l), "")
+		// Postfix's cleanup compares the new file's time stamp with its
+		// own clock and warns when the file system runs ahead; that says
+		// something about this machine's clocks, not about the message.
+		if clockSkewRE.MatchString(l) {
+			continue
+		}
 		if l != "" {
 			kept = append(kept, mask(l, id))
 		}
@@ -521,4 +529,42 @@ func TestDiffBareCR(t *testing.T) {
 			flags: submit.FlagMaskExternal,
 			recs:  stream(local("alice", "bob"), rcvd+"Subject: x\ry\n\none\rtwo\n")},
 	})
+}
+
+// TestDiffNUL: a NUL byte in a header line and in the body, as smtpd
+// hands them over from an SMTP client (found by the end-to-end hostile
+// tests; Postfix's cleanup, not its smtpd, cuts the header at the NUL).
+func TestDiffNUL(t *testing.T) {
+	t.Parallel()
+	diffCases(t, []tcase{
+		{name: "header", flags: submit.FlagMaskExternal,
+			recs: stream(local("alice", "bob"), rcvd+"Subject: nul\x00here\nX-A: \x00\n\nbody\x00with nul\n")},
+		{name: "name", flags: submit.FlagMaskExternal,
+			recs: stream(local("alice", "bob"), rcvd+"Subj\x00ect: x\nTo: a\x00b@example.net, c\n\nbody\n")},
+		{name: "folded", flags: submit.FlagMaskExternal,
+			recs: stream(local("alice", "bob"), rcvd+"Subject: one\n two\x00three\n four\nX-B: y\n\nbody\n")},
+		{name: "remote", flags: submit.FlagMaskExternal,
+			recs: stream([]rec{{record.Attr, "rewrite_context=remote"}, {record.From, "a@b.example"}, {record.Rcpt, "bob"}},
+				rcvd+"From: x\x00y@b.example\nSubject: \x00\n\nbo\x00dy\n")},
+		{name: "checks", main: "header_checks = regexp:$DIR/etc/hc\nbody_checks = regexp:$DIR/etc/bc\n",
+			files: map[string]string{"etc/hc": "/^Subject: nul$/ WARN subject cut\n",
+				"etc/bc": "/^body$/ WARN body cut\n"},
+			flags: submit.FlagMaskExternal,
+			recs:  stream(local("alice", "bob"), rcvd+"Subject: nul\x00here\n\nbody\x00with\n")},
+		{name: "records", flags: submit.FlagMaskExternal, recs: pieces(local("alice", "bob"),
+			rec{record.Cont, "Subject: a\x00b"}, rec{record.Cont, "cd"}, rec{record.Norm, "e\x00f"},
+			rec{record.Norm, ""}, rec{record.Cont, "bo\x00dy"}, rec{record.Norm, "end"})},
+		{name: "mime", flags: submit.FlagMaskExternal,
+			recs: stream(local("alice", "bob"), rcvd+"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b\x00x\"\n\n--b\nContent-Type: text/plain\x00junk\n\npart\n--b--\n")},
+	})
+}
+
+// pieces is stream with content given as records, for lines that span
+// several of them.
+func pieces(env []rec, content ...rec) []rec {
+	out := []rec{{record.Time, "1699300000 250000"}}
+	out = append(out, env...)
+	out = append(out, rec{record.Mesg, ""})
+	out = append(out, content...)
+	return append(out, rec{record.Xtra, ""}, rec{record.End, ""})
 }

@@ -18,6 +18,7 @@ type message struct {
 	hdr       []string // lines of the header being collected
 	hdrSize   int
 	partial   []byte // L records of an unfinished line
+	pieces    []int  // where each record of the current line ends in it, but the last
 	hops      int
 	seen      map[string]bool
 	resent    bool
@@ -40,6 +41,7 @@ func (st *state) content(t record.Type, data []byte) {
 	switch t {
 	case record.Cont:
 		m.partial = append(m.partial, data...)
+		m.pieces = append(m.pieces, len(m.partial))
 		m.checkSize(st)
 	case record.Norm:
 		line := data
@@ -48,11 +50,14 @@ func (st *state) content(t record.Type, data []byte) {
 			m.partial = nil
 		}
 		m.line(string(line))
+		m.pieces = m.pieces[:0]
 		m.checkSize(st)
 	case record.Xtra:
 		if len(m.partial) > 0 {
+			m.pieces = m.pieces[:len(m.pieces)-1]
 			m.line(string(m.partial))
 			m.partial = nil
+			m.pieces = m.pieces[:0]
 		}
 		if m.inHeaders {
 			m.endHeaders()
@@ -134,6 +139,7 @@ func (m *message) line(l string) {
 	}
 	if m.inHeaders {
 		if len(m.hdr) > 0 && l != "" && (l[0] == ' ' || l[0] == '\t') {
+			l = m.cutNUL(l)
 			// header_size_limit cuts the header text (newlines
 			// included) at that many bytes; the rest is dropped.
 			if room := st.d.hdrLimit - m.hdrSize - 1; st.d.hdrLimit <= 0 || room >= len(l) {
@@ -147,6 +153,7 @@ func (m *message) line(l string) {
 		}
 		m.flushHeader()
 		if isHeader(l) {
+			l = m.cutNUL(l)
 			if st.d.hdrLimit > 0 && len(l) > st.d.hdrLimit {
 				l = l[:st.d.hdrLimit]
 			}
@@ -164,6 +171,33 @@ func (m *message) line(l string) {
 		}
 	}
 	m.body(l)
+}
+
+// cutNUL drops, from each queue record that makes up the header line l,
+// the bytes from its first NUL on: Postfix's cleanup collects header
+// text as C strings, one record at a time, so a NUL ends what it keeps
+// of that record (body lines keep their NUL bytes). When
+// message_strip_characters shortened the line, the record bounds are
+// lost and the line is cut at its first NUL.
+func (m *message) cutNUL(l string) string {
+	if strings.IndexByte(l, 0) < 0 {
+		return l
+	}
+	ends := append(m.pieces, len(l))
+	if len(m.pieces) > 0 && m.pieces[len(m.pieces)-1] >= len(l) {
+		ends = []int{len(l)}
+	}
+	var b strings.Builder
+	start := 0
+	for _, end := range ends {
+		p := l[start:end]
+		if i := strings.IndexByte(p, 0); i >= 0 {
+			p = p[:i]
+		}
+		b.WriteString(p)
+		start = end
+	}
+	return b.String()
 }
 
 // isHeader says whether l starts a header: a name of printable
@@ -414,8 +448,16 @@ func (m *message) body(l string) {
 		return
 	}
 	if m.checks && st.outOK() && st.d.bodyChecks.set() && m.bodyBytes < st.d.bodyChkSize {
-		var keep bool
-		l, keep = st.applyChecks(st.d.bodyChecks, "body", l)
+		// body_checks see the line as a C string, up to a NUL; the
+		// queue file keeps the whole line.
+		text := l
+		if i := strings.IndexByte(l, 0); i >= 0 {
+			text = l[:i]
+		}
+		out, keep := st.applyChecks(st.d.bodyChecks, "body", text)
+		if out != text {
+			l = out
+		}
 		m.bodyBytes += len(l) + 1
 		if !keep {
 			return

@@ -44,8 +44,12 @@ func contentType(value string) (typ, boundary string) {
 		}
 		val = strings.TrimSpace(val)
 		if strings.HasPrefix(val, "\"") {
+			// A quoted string left open (a NUL cut the header) runs
+			// to the end, as in Postfix's header tokenizer.
 			if end := strings.IndexByte(val[1:], '"'); end >= 0 {
 				val = val[1 : 1+end]
+			} else {
+				val = val[1:]
 			}
 		} else if i := strings.IndexAny(val, " \t("); i >= 0 {
 			val = val[:i]
@@ -113,12 +117,12 @@ func (m *message) bodyLine(l string) bool {
 	}
 	if ms.kind != kindNone {
 		if len(ms.hdr) > 0 && l != "" && (l[0] == ' ' || l[0] == '\t') {
-			ms.hdr = append(ms.hdr, l)
+			ms.hdr = append(ms.hdr, m.cutNUL(l))
 			return true
 		}
 		m.flushPartHeader()
 		if isHeader(l) {
-			ms.hdr = []string{l}
+			ms.hdr = []string{m.cutNUL(l)}
 			return true
 		}
 		// End of the part's headers.

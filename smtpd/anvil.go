@@ -81,11 +81,7 @@ func (s *session) connectLimits() bool {
 	if a == nil || s.anvilExempt() {
 		return true
 	}
-	// Connect and Disconnect are serialized: concurrent sessions of one
-	// client must not share an anvil connection (see the report).
-	s.srv.anvilMu.Lock()
 	count, rate, err := a.Connect(s.srv.service, s.addr)
-	s.srv.anvilMu.Unlock()
 	if err != nil {
 		return true
 	}
@@ -109,9 +105,7 @@ func (s *session) connectLimits() bool {
 // anvilDisconnect ends the session's anvil registration.
 func (s *session) anvilDisconnect() {
 	if s.anvilConnected {
-		s.srv.anvilMu.Lock()
 		s.srv.anvil.Disconnect(s.srv.service, s.addr)
-		s.srv.anvilMu.Unlock()
 		s.anvilConnected = false
 	}
 }

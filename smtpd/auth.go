@@ -75,7 +75,9 @@ func (s *session) saslSession() xsasl.Session {
 	return sess
 }
 
-// authAllowed reports whether AUTH is offered to this client now.
+// authAllowed reports whether the AUTH command works for this client
+// now. smtpd_sasl_exceptions_networks is not consulted: as in Postfix it
+// only keeps EHLO from announcing AUTH.
 func (s *session) authAllowed() bool {
 	st := s.srv.sasl
 	if !st.enabled || st.backend == nil {
@@ -84,17 +86,20 @@ func (s *session) authAllowed() bool {
 	if s.srv.tls.authOnly && !s.tlsActive {
 		return false
 	}
-	if st.exceptions.match(s) {
-		return false
-	}
 	return true
 }
 
 // authMechanisms is the mechanism list EHLO announces ("" for none).
 func (s *session) authMechanisms() string {
-	if !s.authAllowed() {
+	if !s.authAllowed() || s.srv.sasl.exceptions.match(s) {
 		return ""
 	}
+	return s.saslMechanisms()
+}
+
+// saslMechanisms is the backend's mechanism list ("" when SASL cannot
+// be used).
+func (s *session) saslMechanisms() string {
 	sess := s.saslSession()
 	if sess == nil {
 		return ""
@@ -103,7 +108,7 @@ func (s *session) authMechanisms() string {
 }
 
 func (s *session) authCmd(arg string) int {
-	if !s.authAllowed() || s.authMechanisms() == "" {
+	if !s.authAllowed() || s.saslMechanisms() == "" {
 		s.reply("503 5.5.1 Error: authentication not enabled")
 		return cmdError
 	}

@@ -49,7 +49,6 @@ type Server struct {
 	tls               *tlsState
 	sasl              *saslState
 	anvil             anvilClient
-	anvilMu           sync.Mutex
 	xclient, xforward matcher
 	exceptOnce        sync.Once
 	exceptions        matcher

@@ -43,14 +43,18 @@
 // XCLIENT and XFORWARD are accepted from $smtpd_authorized_xclient_hosts
 // and $smtpd_authorized_xforward_hosts (decided for the real client at
 // connect time; XCLIENT is allowed again only if the new client is
-// authorized). XFORWARD attributes go into the log_* queue file attributes
-// and the client= log line.
+// authorized). XCLIENT forgets the HELO name, protocol and login unless it
+// gives them, and runs smtpd_client_restrictions again for the new client
+// (without smtpd_delay_reject a reject replaces its 220 greeting, as at
+// connect time). XFORWARD attributes go into the log_* queue file
+// attributes and the client= log line.
 //
 // # Restrictions
 //
 // smtpd/check evaluates the restriction lists at CONNECT (without
 // smtpd_delay_reject: the greeting is replaced by the reject and every
-// command but QUIT gets "503 5.7.0 Error: access denied for …"), HELO/EHLO,
+// command but QUIT, unknown ones too, gets "503 5.7.0 Error: access denied
+// for …"), HELO/EHLO,
 // MAIL, RCPT, DATA, END-OF-MESSAGE, VRFY and ETRN, and logs its reject,
 // warn, hold and discard lines. smtpd applies what the access actions
 // asked for to the message: HOLD and DISCARD as a cleanup flags record
@@ -65,7 +69,9 @@
 // The cleanup stream (internal/submit) is opened at the first accepted
 // recipient (smtpd_delay_open_until_valid_rcpt = yes, the default; else at
 // MAIL), and "QUEUEID: client=NAME[ADDR]" is logged then (with
-// ", sasl_method=M, sasl_username=U" after AUTH, ", orig_queue_id=…,
+// ", sasl_method=M, sasl_username=U" after AUTH, M as the client typed
+// it, and ", sasl_sender=S" when the logged-in client gave MAIL
+// AUTH=S other than <>, S as it wrote it in xtext; ", orig_queue_id=…,
 // orig_client=…" after XFORWARD). The envelope is written as Postfix's
 // smtpd writes it: arrival time, content_filter, log_ident,
 // rewrite_context (local for local_header_rewrite_clients), SASL
@@ -97,7 +103,9 @@
 // established from …". AUTH (internal/xsasl) runs the 334 loop with base64
 // decoded as the backend's Postfix does, "*" aborts, and failures are
 // logged as "warning: HOST[ADDR]: SASL MECH authentication failed: REASON,
-// sasl_username=USER".
+// sasl_username=USER". smtpd_sasl_exceptions_networks only keeps EHLO
+// from announcing AUTH to the clients it lists; the AUTH command still
+// works for them, as in Postfix.
 //
 // # Rate limits
 //

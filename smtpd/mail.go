@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/emersion/go-smtp"
+
 	"github.com/postfix-go/postfix/internal/maillog"
 	"github.com/postfix-go/postfix/internal/smtpread"
 )
@@ -56,61 +58,33 @@ func (s *session) mailCmd(arg string) int {
 		return cmdError
 	}
 	path, err := smtpread.ParsePath("MAIL", arg, s.pathOptions(false))
+	tx := &s.tx
+	// As in Postfix, a SIZE= value stays until the transaction is reset,
+	// also when this command fails after it or the next MAIL has none.
+	if path.Mail.Size != 0 || hasParam(path, "SIZE") && err == nil {
+		tx.size = path.Mail.Size
+	}
 	if err != nil {
 		return s.pathErr("MAIL", arg, path, err)
 	}
-	tx := &s.tx
-	for _, p := range path.Params {
-		switch p.Name {
-		case "SIZE":
-			n, err := strconv.ParseInt(p.Value, 10, 64)
-			if err != nil || !p.HasValue || n < 0 || !allDigits(p.Value) {
-				s.reply("501 5.5.4 Bad message size syntax")
-				return cmdError
-			}
-			tx.size = n
-		case "BODY":
-			switch strings.ToUpper(p.Value) {
-			case "8BITMIME":
-				tx.encoding = "8bit"
-			case "7BIT":
-				tx.encoding = "7bit"
-			default:
-				s.reply("501 5.5.4 Unsupported BODY parameter")
-				return cmdError
-			}
-		case "SMTPUTF8":
-			if !s.p.smtputf8 || p.HasValue {
-				s.reply("555 5.5.4 Unsupported option: " + paramText(p))
-				return cmdError
-			}
-			tx.smtputf8 = true
-		case "RET":
-			switch strings.ToUpper(p.Value) {
-			case "FULL":
-				tx.ret = retFull
-			case "HDRS":
-				tx.ret = retHdrs
-			default:
-				s.reply("501 5.5.4 Bad RET parameter syntax")
-				return cmdError
-			}
-		case "ENVID":
-			v, ok := xtextDecode(p.Value)
-			if !ok || !p.HasValue || tx.envid != "" {
-				s.reply("501 5.5.4 Bad ENVID parameter syntax")
-				return cmdError
-			}
-			tx.envid = v
-		case "AUTH":
-			if v, ok := xtextDecode(p.Value); ok {
-				tx.authSender = v
-			}
-		default:
-			s.reply("555 5.5.4 Unsupported option: " + paramText(p))
-			return cmdError
-		}
+	// ParsePath checked the parameters with Postfix's replies.
+	o := path.Mail
+	tx.encoding, tx.ret = "", 0
+	switch o.Body {
+	case smtp.Body8BitMIME:
+		tx.encoding = "8bit"
+	case smtp.Body7Bit:
+		tx.encoding = "7bit"
 	}
+	tx.smtputf8 = o.UTF8
+	switch o.Return {
+	case smtp.DSNReturnFull:
+		tx.ret = retFull
+	case smtp.DSNReturnHeaders:
+		tx.ret = retHdrs
+	}
+	tx.envid = o.EnvelopeID
+	tx.authSender = path.AuthRaw
 	if s.p.sizeLimit > 0 && tx.size > s.p.sizeLimit {
 		s.logReject("MAIL", "552 5.3.4 Message size exceeds fixed limit", path.Addr, "")
 		s.reply("552 5.3.4 Message size exceeds fixed limit")
@@ -143,31 +117,17 @@ func (s *session) rcptCmd(arg string) int {
 	if err != nil {
 		return s.pathErr("RCPT", arg, path, err)
 	}
-	r := rcpt{addr: path.Addr}
-	for _, p := range path.Params {
-		switch p.Name {
-		case "NOTIFY":
-			if r.notify != 0 {
-				s.reply("501 5.5.4 Error: Bad NOTIFY parameter syntax")
-				return cmdError
-			}
-			n, ok := s.notifyFlags(p.Value)
-			if !ok {
-				s.reply("501 5.5.4 Error: Bad NOTIFY parameter syntax")
-				return cmdError
-			}
-			r.notify = n
-		case "ORCPT":
-			v, ok := xtextDecode(p.Value)
-			if !ok || r.orcpt != "" || !strings.Contains(v, ";") {
-				s.reply("501 5.5.4 Error: Bad ORCPT parameter syntax")
-				return cmdError
-			}
-			r.orcpt = v
-		default:
-			s.reply("555 5.5.4 Unsupported option: " + paramText(p))
-			return cmdError
+	r := rcpt{addr: path.Addr, notify: smtpread.NotifyFlags(path.Rcpt.Notify)}
+	if t := path.Rcpt.OriginalRecipientType; t != "" {
+		r.orcpt = string(t) + ";" + path.Rcpt.OriginalRecipient
+	} else {
+		// Postfix makes up ORCPT from the address as the client wrote
+		// it (external form, route included), without its brackets.
+		raw := path.Raw
+		if len(raw) >= 2 && raw[0] == '<' && raw[len(raw)-1] == '>' {
+			raw = raw[1 : len(raw)-1]
 		}
+		r.orcpt = "rfc822;" + raw
 	}
 	if s.p.rcptLimit > 0 && len(s.tx.rcpts) >= s.p.rcptLimit {
 		s.reply("452 4.5.3 Error: too many recipients")
@@ -185,9 +145,6 @@ func (s *session) rcptCmd(arg string) int {
 	if rep := s.checkRcpt(path.Addr); rep != "" {
 		s.reply(rep)
 		return cmdError
-	}
-	if r.orcpt == "" {
-		r.orcpt = "rfc822;" + path.Addr
 	}
 	if s.tx.stream == nil && !s.openStream() {
 		s.reply("451 4.3.0 Error: queue file write error")
@@ -246,12 +203,14 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 	return s, false
 }
 
-// paramText is an ESMTP parameter as the client wrote it.
-func paramText(p smtpread.Param) string {
-	if p.HasValue {
-		return p.Name + "=" + p.Value
+// hasParam reports whether the command had the ESMTP parameter name.
+func hasParam(p smtpread.Path, name string) bool {
+	for _, q := range p.Params {
+		if q.Name == name {
+			return true
+		}
 	}
-	return p.Name
+	return false
 }
 
 func allDigits(s string) bool {
@@ -261,29 +220,6 @@ func allDigits(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-// notifyFlags parses a NOTIFY= value.
-func (s *session) notifyFlags(v string) (int, bool) {
-	n := 0
-	for _, w := range strings.Split(v, ",") {
-		switch strings.ToUpper(w) {
-		case "NEVER":
-			n |= notifyNever
-		case "SUCCESS":
-			n |= notifySuccess
-		case "FAILURE":
-			n |= notifyFailure
-		case "DELAY":
-			n |= notifyDelay
-		default:
-			return 0, false
-		}
-	}
-	if n&notifyNever != 0 && n != notifyNever {
-		return 0, false
-	}
-	return n, true
 }
 
 // xtextDecode decodes RFC 3461 xtext.

@@ -76,11 +76,15 @@ func (s *session) verdict(r *check.Reply) string {
 	return r.String()
 }
 
-func (s *session) checkConnect() string {
+func (s *session) checkConnect() string { return s.checkClient("CONNECT") }
+
+// checkClient runs smtpd_client_restrictions (when not delayed) at stage
+// CONNECT, or XCLIENT for the client that XCLIENT announced.
+func (s *session) checkClient(stage string) string {
 	if s.srv.checks == nil || s.standalone {
 		return ""
 	}
-	return s.verdict(s.srv.checks.Connect(s.cs("CONNECT")))
+	return s.verdict(s.srv.checks.Connect(s.cs(stage)))
 }
 
 func (s *session) checkHelo() string {
@@ -95,6 +99,7 @@ func (s *session) checkHelo() string {
 }
 
 func (s *session) checkMail(sender string) string {
+	s.mailAuthSender()
 	if s.srv.checks == nil {
 		return s.noChecks()
 	}
@@ -236,4 +241,16 @@ func (s *session) writeActions() {
 		st.PutAttr("dsn_orig_rcpt", "rfc822;"+b)
 		st.PutString(record.Rcpt, b)
 	}
+}
+
+// mailAuthSender takes MAIL's AUTH= address for this transaction: the
+// sasl_sender of the log line, the queue file and the policy request. As
+// in Postfix it counts only for a client that has logged in, "<>" means
+// none, and it is kept as the client wrote it (xtext).
+func (s *session) mailAuthSender() {
+	s.auth.sender = ""
+	if v := s.tx.authSender; s.auth.username != "" && v != "" && v != "<>" {
+		s.auth.sender = v
+	}
+	s.tx.authSender = ""
 }

@@ -185,7 +185,7 @@ func (s *session) loop() {
 			s.readError(err, s.where)
 			return
 		}
-		if len(line) >= s.p.lineLimit {
+		if s.rd.Truncated() {
 			maillog.Warn("%s: request longer than %d: %.30s...", s.namaddr(), s.p.lineLimit, line)
 		}
 		verb, arg := smtpread.Split(line)
@@ -205,6 +205,12 @@ func (s *session) loop() {
 			s.where = "UNKNOWN"
 			s.unknown.total++
 			s.errors++
+			if s.accessDenied {
+				// Postfix refuses unknown commands of a refused
+				// client as it refuses known ones.
+				s.reply("503 5.7.0 Error: access denied for " + s.namaddr())
+				continue
+			}
 			s.reply("500 5.5.2 Error: command not recognized")
 			continue
 		}
@@ -295,7 +301,12 @@ func (s *session) readError(err error, where string) {
 		s.flush()
 		return
 	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || err != nil {
+	// A client that hangs up right after a finished message is not
+	// reported: Postfix's smtpd logs nothing there (only a timeout).
+	if where == "END-OF-MESSAGE" {
+		return
+	}
+	if err != nil {
 		maillog.Info("lost connection after %s from %s", where, s.namaddr())
 	}
 }

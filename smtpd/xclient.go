@@ -82,6 +82,11 @@ func (s *session) xclientCmd(arg string) int {
 		return cmdError
 	}
 	n := *s
+	// The announced client has said no HELO yet: Postfix forgets the
+	// HELO name and the protocol unless XCLIENT gives them.
+	n.helo, n.protocol = "", "SMTP"
+	// Nor has it logged in, unless LOGIN says so.
+	n.auth.username, n.auth.method = "", ""
 	gotName, gotRev := false, false
 	for _, w := range strings.Fields(arg) {
 		name, val, ok := strings.Cut(w, "=")
@@ -154,12 +159,22 @@ func (s *session) xclientCmd(arg string) int {
 	s.nameStatus, s.reverseStatus = n.nameStatus, n.reverseStatus
 	s.serverAddr, s.serverPort = n.serverAddr, n.serverPort
 	s.auth.username, s.auth.method = n.auth.username, n.auth.method
+	// A new SASL server session for the new client's addresses.
+	s.auth.close()
 	helo, proto := n.helo, n.protocol
 	s.heloReset()
 	s.helo, s.protocol = helo, proto
 	s.check = nil
 	// XCLIENT is allowed again only if the new client is authorized.
 	s.xclientOK = s.srv.xclient.match(s)
+	if r := s.checkClient("XCLIENT"); r != "" {
+		// As at connect time (smtpd_delay_reject = no): the reject
+		// replaces the greeting and every later command but QUIT is
+		// refused.
+		s.accessDenied = true
+		s.reply(r)
+		return cmdError
+	}
 	s.greet()
 	// Postfix does not count a successful XCLIENT as such.
 	return cmdUncounted

@@ -4,6 +4,13 @@
 // BASE/maillog. Tests hand mail in with the real sendmail command, wait for
 // Postfix-format log lines and read the mailboxes back.
 //
+// For the SMTP server: FreePort gives loopback ports for the inet
+// services a test adds to master.cf, Conn talks raw SMTP (scripted
+// dialogues, pipelining, STARTTLS) and keeps a transcript, Swaks runs
+// Debian's swaks, Reload and Postconf act on a running system, and
+// Normalize masks what differs by nature between two runs (queue IDs,
+// dates, process IDs) so that Debian's Postfix and ours compare equal.
+//
 // Run as root the system is privileged (daemons drop to mail_owner
 // postfix, local delivers as the recipient), so the base directory is made
 // traversable for other users; run as another user it is unprivileged.

@@ -15,6 +15,10 @@
 // blocking), written and closed. The request bytes Postfix uses are listed
 // with the constants below.
 //
+// Clients that keep a connection to a service between requests (anvil,
+// policy servers) ask PeerDone before reusing it, so that a request never
+// goes out on a connection the server has already closed.
+//
 // Parameters read: queue_directory.
 package ipc
 

@@ -333,5 +333,5 @@ func isTimeout(err error) bool {
 // stale reports whether the server closed (or wrote to) an idle
 // connection: Postfix's client checks that before it sends a request.
 func (c *pconn) stale() bool {
-	return c.br.Buffered() > 0 || peerDone(c.c)
+	return c.br.Buffered() > 0 || ipc.PeerDone(c.c)
 }

@@ -7,11 +7,13 @@ import (
 
 // ReadCommand returns one command line without its line end. A line
 // longer than LineLimit is truncated and the rest of it, up to its line
-// end, is discarded (it does not become another command). The line is cut
+// end, is discarded (it does not become another command); Truncated then
+// reports true until the next ReadCommand. The line is cut
 // at its first NUL byte, as Postfix's C strings cut it. Errors: io.EOF
 // (also for a last line without line end), a read error from br (a net
 // timeout), or *Error for a bare <LF> under "reject".
 func (r *Reader) ReadCommand() (string, error) {
+	r.truncated = false
 	piece, end, err := r.readPiece()
 	if err != nil {
 		return "", err
@@ -20,6 +22,7 @@ func (r *Reader) ReadCommand() (string, error) {
 		return "", errEOF()
 	}
 	line := string(piece)
+	r.truncated = end == endPartial
 	for end == endPartial {
 		_, end, err = r.readPiece()
 		if err != nil {
@@ -37,6 +40,11 @@ func (r *Reader) ReadCommand() (string, error) {
 	}
 	return line, nil
 }
+
+// Truncated reports whether the line the last ReadCommand returned was
+// cut at LineLimit, the case where Postfix's smtpd logs "warning: HOST:
+// request longer than LIMIT: TEXT...".
+func (r *Reader) Truncated() bool { return r.truncated }
 
 // isSpace is C's isspace in the C locale, which Postfix's command
 // tokenizer uses.

@@ -29,7 +29,11 @@ func describeCommands(in string, opts Options) string {
 		if len(arg) > 60 {
 			arg = arg[:20] + "..." + strconv.Itoa(len(arg)) + " bytes"
 		}
-		fmt.Fprintf(&b, " verb %q arg %q\n", verb, arg)
+		fmt.Fprintf(&b, " verb %q arg %q", verb, arg)
+		if r.Truncated() {
+			b.WriteString(" (truncated)")
+		}
+		b.WriteByte('\n')
 	}
 }
 

@@ -15,7 +15,9 @@
 // smtpd_forbid_bare_newline_reject_code, and Postfix hangs up). One
 // <CR> before the <LF> is removed; a bare <CR> stays in the line. A line
 // longer than line_length_limit is cut at the limit and its rest, up to
-// the line end, is thrown away: it never becomes another command. The
+// the line end, is thrown away: it never becomes another command;
+// Reader.Truncated then says so, for smtpd's "request longer than" warning
+// (exact, also when a NUL shortened what is returned). The
 // line is also cut at its first NUL byte, as Postfix's C strings cut it
 // ("NO\0OP" is the unknown command "NO"). Other 8-bit bytes are kept:
 // smtpd checks UTF-8 itself ("500 5.5.2 Error: bad UTF-8 syntax" when
@@ -33,16 +35,21 @@
 // ParsePath takes the argument after MAIL or RCPT. The first token must
 // be FROM: (TO:), else "501 5.5.4 Syntax: MAIL FROM:<address>" ("RCPT
 // TO:<address>"); the address is the next token, so "FROM: <a@b>" works
-// and "FROM :<a@b>" does not. The address is read as Postfix reads it:
-// one pair of enclosing angle brackets is removed, a source route
-// ("@a,@b:u@d") is dropped, comments and quotes are removed (internal
-// form: <"a b"@c> is "a b@c"), a phrase before "<...>" is ignored; two
-// addresses, a word after ">", an unterminated quote or bracket, or an
-// invalid domain (not a host name of letters, digits, '-' and '_', an
-// all-numeric name, not a valid [address literal]) give "501 5.1.7 Bad
-// sender address syntax" or "501 5.1.3 Bad recipient address syntax",
-// and Error.Warn asks smtpd to log "warning: Illegal address syntax from
-// HOST in MAIL command: RAW" (RAW is Path.Raw). <> is allowed for MAIL
+// and "FROM :<a@b>" does not. The address is read as Postfix reads it
+// (its RFC 822 parser, which never fails): one pair of enclosing angle
+// brackets is removed, a source route ("@a,@b:u@d") is dropped, comments
+// and quotes are removed (internal form: <"a b"@c> is "a b@c"), a phrase
+// before "<...>" and a group name ("g: a@b;") are skipped, stray "<" and
+// ">" are ignored (a@b> is a@b), and a quoted string, comment or domain
+// literal left open runs to the end (<a@[1.2.3.4> is a@[1.2.3.4]). Two
+// addresses (two words side by side, a comma between two, a word after
+// ">"), an angle bracket or quote the command tokenizer finds open
+// (<a@b, <"a@b>), or an invalid domain (not a host name of letters,
+// digits, '-' and '_', an all-numeric name, not a valid [address
+// literal]) give "501 5.1.7 Bad sender address syntax" or "501 5.1.3 Bad
+// recipient address syntax"; but for the tokenizer's open bracket or
+// quote, Error.Warn asks smtpd to log "warning: Illegal address syntax
+// from HOST in MAIL command: RAW" (RAW is Path.Raw). <> is allowed for MAIL
 // only. With strict_rfc821_envelopes (PathOptions.StrictRFC821) the
 // address must be in angle brackets with nothing else, and a leading
 // "@" is refused.
@@ -119,9 +126,22 @@
 // # Changes to the seam
 //
 // Beyond the API in the issue's seams: Options has RejectCode, Exempt
-// and Hostname; Error has Warn; Param has HasValue; Path has Raw and the
-// checked parameter values (Size, Body, SMTPUTF8, Ret, EnvID, Auth,
-// HasAuth, Notify, ORcptType, ORcpt) with the Notify* bits; PathOptions
-// has NoDSN and NoSMTPUTF8; DataResult is {Size, BareNewline, Lines};
-// Reader.ResetChunks drops a partial BDAT line after RSET.
+// and Hostname; Error has Warn; Param has HasValue; PathOptions has NoDSN
+// and NoSMTPUTF8; DataResult is {Size, BareNewline, Lines};
+// Reader.ResetChunks drops a partial BDAT line after RSET;
+// Reader.Truncated tells a cut command line.
+//
+// Path has Raw and the checked parameter values, in go-smtp's types where
+// the meaning is the same: Path.Mail is a smtp.MailOptions (Body, Size,
+// UTF8, Return, EnvelopeID) and Path.Rcpt a smtp.RcptOptions (Notify,
+// OriginalRecipientType, OriginalRecipient); NotifyFlags turns Notify
+// into the Notify* bits Postfix stores. Two things do not fit go-smtp's
+// meaning and are kept apart or as Postfix has them:
+// MailOptions.Auth is the decoded AUTH= identity, while Postfix keeps the
+// value raw (xtext not decoded, control characters as '?'), so it stays
+// nil and Path.AuthRaw/HasAuth carry Postfix's value;
+// OriginalRecipientType keeps the client's spelling ("rfc822", not
+// go-smtp's "RFC822"), because Postfix writes it to the queue file as
+// sent (compare it with strings.EqualFold). RequireTLS, MTPriority,
+// DeliverBy and RRVS stay zero: Postfix 3.7 offers none of them.
 package smtpread

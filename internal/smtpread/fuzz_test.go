@@ -54,8 +54,11 @@ func checkPath(t *testing.T, verb, arg string) {
 	if verb == "RCPT" && p.Addr == "" {
 		t.Fatalf("ParsePath(%q, %q): empty recipient accepted", verb, arg)
 	}
-	if p.Size < 0 {
+	if p.Mail.Size < 0 {
 		t.Fatalf("negative size")
+	}
+	if n := NotifyFlags(p.Rcpt.Notify); (n&NotifyNever != 0 && n != NotifyNever) || len(notifyWords(n)) != len(p.Rcpt.Notify) {
+		t.Fatalf("ParsePath(%q, %q): NOTIFY %v", verb, arg, p.Rcpt.Notify)
 	}
 	// The internal form, quoted back, parses to the same address.
 	if p.Addr != "" && allPrint(p.Addr) && !strings.ContainsAny(p.Addr, "\"\\<>()[],;: ") {
@@ -72,7 +75,8 @@ func checkPath(t *testing.T, verb, arg string) {
 // FuzzPath parses arbitrary MAIL and RCPT arguments.
 func FuzzPath(f *testing.F) {
 	for _, s := range []string{"FROM:<a@b> SIZE=10 BODY=8BITMIME", "TO:<\"a b\"@c> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;a+2Bb",
-		"FROM:<@x,@y:a@[1.2.3.4]>", "FROM: Name <a(comment)@b> ENVID=x+41", "TO:<a@b", "FROM:<>"} {
+		"FROM:<@x,@y:a@[1.2.3.4]>", "FROM: Name <a(comment)@b> ENVID=x+41", "TO:<a@b", "FROM:<>",
+		"FROM:<a@[1.2.3.4>", "TO:a@b>", "FROM:<g:a@b;>", "FROM:<x <a@b> (c>", "TO:<a@b,>"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, arg string) {

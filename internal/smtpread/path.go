@@ -3,6 +3,8 @@ package smtpread
 import (
 	"strconv"
 	"strings"
+
+	"github.com/emersion/go-smtp"
 )
 
 // Path is a parsed MAIL FROM / RCPT TO argument.
@@ -11,17 +13,56 @@ type Path struct {
 	Raw    string  // the address token as the client sent it ("<a@b>"), for ORCPT and logs
 	Params []Param // ESMTP parameters in order, names upper-cased
 
-	// What the parameters say, after the checks ParsePath makes.
-	Size      int64  // MAIL SIZE=, 0 when absent
-	Body      string // MAIL BODY=: "7BIT", "8BITMIME" or ""
-	SMTPUTF8  bool   // MAIL SMTPUTF8
-	Ret       string // MAIL RET=: "FULL", "HDRS" or ""
-	EnvID     string // MAIL ENVID=, xtext-decoded; "" when absent
-	Auth      string // MAIL AUTH= value as sent (Postfix keeps it raw); "" when absent or "<>"
-	HasAuth   bool   // MAIL had an AUTH= parameter
-	Notify    int    // RCPT NOTIFY= bits (Notify* constants), 0 when absent
-	ORcptType string // RCPT ORCPT= address type ("rfc822"); "" when absent
-	ORcpt     string // RCPT ORCPT= address, xtext-decoded
+	// Mail holds what the MAIL parameters say, after the checks
+	// ParsePath makes: Body (smtp.Body7Bit, smtp.Body8BitMIME or ""),
+	// Size (0 when absent), UTF8 (SMTPUTF8), Return (smtp.DSNReturnFull,
+	// smtp.DSNReturnHeaders or "") and EnvelopeID (xtext-decoded). Its
+	// Auth stays nil: see AuthRaw.
+	Mail smtp.MailOptions
+	// Rcpt holds what the RCPT parameters say: Notify (nil when absent,
+	// else [NEVER] or the others in the order SUCCESS, FAILURE, DELAY),
+	// OriginalRecipientType as the client spelled it ("rfc822") and
+	// OriginalRecipient (xtext-decoded).
+	Rcpt smtp.RcptOptions
+
+	AuthRaw string // MAIL AUTH= value as sent, control characters as '?'; "" when absent or "<>"
+	HasAuth bool   // MAIL had an AUTH= parameter
+}
+
+// NotifyFlags returns the NOTIFY= words as the bits Postfix stores in
+// the queue file (Notify* constants); 0 when there were none.
+func NotifyFlags(n []smtp.DSNNotify) int {
+	m := 0
+	for _, w := range n {
+		switch smtp.DSNNotify(strings.ToUpper(string(w))) {
+		case smtp.DSNNotifyNever:
+			m |= NotifyNever
+		case smtp.DSNNotifySuccess:
+			m |= NotifySuccess
+		case smtp.DSNNotifyFailure:
+			m |= NotifyFailure
+		case smtp.DSNNotifyDelayed:
+			m |= NotifyDelay
+		}
+	}
+	return m
+}
+
+// notifyWords is the inverse of NotifyFlags.
+func notifyWords(m int) []smtp.DSNNotify {
+	if m&NotifyNever != 0 {
+		return []smtp.DSNNotify{smtp.DSNNotifyNever}
+	}
+	var out []smtp.DSNNotify
+	for _, b := range []struct {
+		bit int
+		w   smtp.DSNNotify
+	}{{NotifySuccess, smtp.DSNNotifySuccess}, {NotifyFailure, smtp.DSNNotifyFailure}, {NotifyDelay, smtp.DSNNotifyDelayed}} {
+		if m&b.bit != 0 {
+			out = append(out, b.w)
+		}
+	}
+	return out
 }
 
 // Param is one ESMTP parameter of MAIL or RCPT.
@@ -129,9 +170,9 @@ func mailParams(p *Path, toks []token, o PathOptions) error {
 		arg := t.text
 		switch {
 		case strings.EqualFold(arg, "BODY=8BITMIME"):
-			p.Body = "8BITMIME"
+			p.Mail.Body = smtp.Body8BitMIME
 		case strings.EqualFold(arg, "BODY=7BIT"):
-			p.Body = "7BIT"
+			p.Mail.Body = smtp.Body7Bit
 		case hasPrefixFold(arg, "SIZE="):
 			v := arg[5:]
 			if v == "" || strings.Trim(v, "0123456789") != "" {
@@ -141,7 +182,7 @@ func mailParams(p *Path, toks []token, o PathOptions) error {
 			if err != nil {
 				return &Error{Reply: "552 5.3.4 Message size exceeds file system imposed limit"}
 			}
-			p.Size = n
+			p.Mail.Size = n
 		case hasPrefixFold(arg, "AUTH="):
 			// "<>" leaves no AUTH= sender, so it may be repeated.
 			if authSet {
@@ -149,7 +190,7 @@ func mailParams(p *Path, toks []token, o PathOptions) error {
 			}
 			p.HasAuth = true
 			if v := arg[5:]; v != "<>" {
-				p.Auth = printable(v)
+				p.AuthRaw = printable(v)
 				authSet = true
 			}
 		case hasPrefixFold(arg, "RET="):
@@ -157,10 +198,10 @@ func mailParams(p *Path, toks []token, o PathOptions) error {
 				return dsnDisabled
 			}
 			v := strings.ToUpper(arg[4:])
-			if p.Ret != "" || (v != "FULL" && v != "HDRS") {
+			if p.Mail.Return != "" || (v != "FULL" && v != "HDRS") {
 				return &Error{Reply: "501 5.5.4 Bad RET parameter syntax"}
 			}
-			p.Ret = v
+			p.Mail.Return = smtp.DSNReturn(v)
 		case hasPrefixFold(arg, "ENVID="):
 			if o.NoDSN {
 				return dsnDisabled
@@ -170,9 +211,9 @@ func mailParams(p *Path, toks []token, o PathOptions) error {
 				return &Error{Reply: "501 5.5.4 Bad ENVID parameter syntax"}
 			}
 			envid = true
-			p.EnvID = v
+			p.Mail.EnvelopeID = v
 		case strings.EqualFold(arg, "SMTPUTF8") && !o.NoSMTPUTF8:
-			p.SMTPUTF8 = true
+			p.Mail.UTF8 = true
 		default:
 			return unsupported(arg)
 		}
@@ -182,7 +223,7 @@ func mailParams(p *Path, toks []token, o PathOptions) error {
 
 // rcptParams checks RCPT parameters as Postfix's smtpd does.
 func rcptParams(p *Path, toks []token, o PathOptions) error {
-	orcpt := false
+	orcpt, notify := false, 0
 	for _, t := range toks {
 		arg := t.text
 		switch {
@@ -191,10 +232,11 @@ func rcptParams(p *Path, toks []token, o PathOptions) error {
 				return dsnDisabled
 			}
 			m := notifyMask(arg[7:])
-			if p.Notify != 0 || m == 0 {
+			if notify != 0 || m == 0 {
 				return &Error{Reply: "501 5.5.4 Error: Bad NOTIFY parameter syntax"}
 			}
-			p.Notify = m
+			notify = m
+			p.Rcpt.Notify = notifyWords(m)
 		case hasPrefixFold(arg, "ORCPT="):
 			if o.NoDSN {
 				return dsnDisabled
@@ -205,7 +247,7 @@ func rcptParams(p *Path, toks []token, o PathOptions) error {
 				return &Error{Reply: "501 5.5.4 Error: Bad ORCPT parameter syntax"}
 			}
 			orcpt = true
-			p.ORcptType, p.ORcpt = typ, addr
+			p.Rcpt.OriginalRecipientType, p.Rcpt.OriginalRecipient = smtp.DSNAddressType(typ), addr
 		default:
 			return unsupported(arg)
 		}

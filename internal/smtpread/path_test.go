@@ -61,29 +61,29 @@ func describePath(line string, o PathOptions) string {
 			s += "=" + strconv.Quote(pa.Value)
 		}
 	}
-	if p.Size != 0 {
-		s += fmt.Sprintf(" size=%d", p.Size)
+	if p.Mail.Size != 0 {
+		s += fmt.Sprintf(" size=%d", p.Mail.Size)
 	}
-	if p.Body != "" {
-		s += " body=" + p.Body
+	if p.Mail.Body != "" {
+		s += " body=" + string(p.Mail.Body)
 	}
-	if p.SMTPUTF8 {
+	if p.Mail.UTF8 {
 		s += " smtputf8"
 	}
-	if p.Ret != "" {
-		s += " ret=" + p.Ret
+	if p.Mail.Return != "" {
+		s += " ret=" + string(p.Mail.Return)
 	}
-	if p.EnvID != "" {
-		s += " envid=" + strconv.Quote(p.EnvID)
+	if p.Mail.EnvelopeID != "" {
+		s += " envid=" + strconv.Quote(p.Mail.EnvelopeID)
 	}
 	if p.HasAuth {
-		s += " auth=" + strconv.Quote(p.Auth)
+		s += " auth=" + strconv.Quote(p.AuthRaw)
 	}
-	if p.Notify != 0 {
-		s += fmt.Sprintf(" notify=%d", p.Notify)
+	if n := NotifyFlags(p.Rcpt.Notify); n != 0 {
+		s += fmt.Sprintf(" notify=%d", n)
 	}
-	if p.ORcptType != "" {
-		s += " orcpt=" + p.ORcptType + ";" + strconv.Quote(p.ORcpt)
+	if p.Rcpt.OriginalRecipientType != "" {
+		s += " orcpt=" + string(p.Rcpt.OriginalRecipientType) + ";" + strconv.Quote(p.Rcpt.OriginalRecipient)
 	}
 	return s
 }
@@ -148,7 +148,7 @@ func expectReply(line string, o PathOptions) string {
 	switch {
 	case errors.As(err, &e):
 		return e.Reply
-	case p.Size > 10240000:
+	case p.Mail.Size > 10240000:
 		return "552 5.3.4 Message size exceeds fixed limit"
 	case verb == "RCPT" && strings.EqualFold(p.Addr, "postmaster"):
 		return "250 2.1.5 Ok" // smtpd accepts unqualified postmaster before restrictions

@@ -30,11 +30,12 @@ type Options struct {
 
 // Reader reads what an SMTP client sends; br is the session's buffered reader.
 type Reader struct {
-	br       *bufio.Reader
-	opts     Options
-	reject   bool   // bare <LF> is refused
-	buf      []byte // line assembly when a line is not contiguous in br
-	bdatLine []byte // BDAT: the unfinished last line of the previous chunk
+	br        *bufio.Reader
+	opts      Options
+	reject    bool   // bare <LF> is refused
+	buf       []byte // line assembly when a line is not contiguous in br
+	bdatLine  []byte // BDAT: the unfinished last line of the previous chunk
+	truncated bool   // the last command line was cut at LineLimit
 }
 
 // NewReader returns a Reader on br with the given options.

@@ -35,7 +35,9 @@
 //
 // The mechanisms are ours: PLAIN (RFC 4616, parsed with github.com/emersion/go-sasl) and LOGIN
 // ("Username:", "Password:"). As Cyrus does, user names are trimmed of white space and get
-// "@$smtpd_sasl_local_domain" appended when they hold no '@'; an authorization identity must
+// "@$smtpd_sasl_local_domain" appended when they hold no '@', with PLAIN and LOGIN alike, and
+// that canonical name is Session.Username (Debian's smtpd logs "sasl_username=alice@realm" for
+// "alice"; username_test.go); an authorization identity must
 // equal the authentication identity. The password is checked by saslauthd over its UNIX socket:
 // four counted strings (2-byte big-endian length, then the bytes) — user, password, service
 // ($smtpd_sasl_service), realm (the part after the user name's last '@') — answered by one

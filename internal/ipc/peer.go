@@ -1,14 +1,14 @@
-package policy
+package ipc
 
 import (
 	"net"
 	"syscall"
 )
 
-// peerDone reports whether the peer closed c, wrote to it unasked, or
+// PeerDone reports whether the peer closed c, wrote to it unasked, or
 // broke it, without waiting: a request sent on such a connection would
 // fail. A connection that cannot be polled counts as usable.
-func peerDone(c net.Conn) bool {
+func PeerDone(c net.Conn) bool {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return false
