@@ -325,7 +325,7 @@ var (
 func anvilBin(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "pfgo-anvil-")
+		dir, err := testutil.BuildDir("pfgo-anvil-")
 		if err != nil {
 			buildErr = err
 			return

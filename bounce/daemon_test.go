@@ -38,7 +38,7 @@ var (
 func ourBounce(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "pfgo-bounce-")
+		dir, err := testutil.BuildDir("pfgo-bounce-")
 		if err != nil {
 			buildErr = err
 			return

@@ -204,7 +204,7 @@ var (
 func ourCleanup(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "pfgo-cleanup-")
+		dir, err := testutil.BuildDir("pfgo-cleanup-")
 		if err != nil {
 			buildErr = err
 			return

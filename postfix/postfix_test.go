@@ -31,7 +31,7 @@ var (
 func ourBin(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "pfgo-postfix-")
+		buildDir, buildErr = testutil.BuildDir("pfgo-postfix-")
 		if buildErr != nil {
 			return
 		}

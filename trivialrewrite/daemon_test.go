@@ -28,7 +28,7 @@ var (
 func ourBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "pfgo-tr-")
+		dir, err := testutil.BuildDir("pfgo-tr-")
 		if err != nil {
 			buildErr = err
 			return

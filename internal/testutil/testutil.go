@@ -5,12 +5,15 @@ package testutil
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 var (
@@ -27,11 +30,12 @@ func Root() string {
 }
 
 // Bin builds every command under cmd/ once per test process and returns the
-// path of the named one.
+// path of the named one, in a BuildDir, so a long series of test runs does
+// not fill the disk.
 func Bin(t testing.TB, name string) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "pfgo-bin-")
+		binDir, buildErr = BuildDir("pfgo-bin-")
 		if buildErr != nil {
 			return
 		}
@@ -47,6 +51,40 @@ func Bin(t testing.TB, name string) string {
 		t.Fatalf("command %s was not built: %v", name, err)
 	}
 	return p
+}
+
+// BuildDir makes a directory for what a test process builds once and
+// shares between its tests (programs, daemons): $TMPDIR/PREFIXPID-*. A test
+// process has no hook to remove it when it ends, so BuildDir first removes
+// the PREFIX directories of processes that are gone.
+func BuildDir(prefix string) (string, error) {
+	removeStale(os.TempDir(), prefix)
+	return os.MkdirTemp("", fmt.Sprintf("%s%d-", prefix, os.Getpid()))
+}
+
+// removeStale removes dir's PREFIXPID-* directories whose process no
+// longer exists, and those of the older form without a process id
+// (PREFIXN) once they are an hour old.
+func removeStale(dir, prefix string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pid, _, named := strings.Cut(rest, "-")
+		if named {
+			if _, err := os.Stat(filepath.Join("/proc", pid)); err == nil {
+				continue
+			}
+		} else if info, err := e.Info(); err != nil || time.Since(info.ModTime()) < time.Hour {
+			continue
+		}
+		os.RemoveAll(filepath.Join(dir, e.Name()))
+	}
 }
 
 // Reference returns the path of Debian's Postfix program (for example
