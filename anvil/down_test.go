@@ -21,7 +21,10 @@ func TestDownMatchesPostfix(t *testing.T) {
 	t.Parallel()
 	port := flowtest.FreePort(t)
 	sys := flowtest.NewReferenceWithMaster(t, "smtpd_client_event_limit_exceptions =\nlocal_recipient_maps =\n",
-		fmt.Sprintf("127.0.0.1:%d inet n - n - - smtpd\n", port))
+		// max_use=1: the session must get a fresh smtpd. One that served
+		// the port probe keeps its anvil connection open, and would never
+		// notice the socket is gone.
+		fmt.Sprintf("127.0.0.1:%d inet n - n - - smtpd -o max_use=1\n", port))
 	sys.Start()
 	flowtest.WaitPort(t, port, 10*time.Second)
 	sock := filepath.Join(sys.Queue, "private", "anvil")

@@ -138,6 +138,22 @@ func (s *refSys) logLines() []string {
 	return out
 }
 
+// settledLogLines is logLines once no new line has come for 200 ms (at
+// most 3 s): the statistics a daemon logs as it exits may still be on
+// their way through the log socket when it has been reaped.
+func (s *refSys) settledLogLines() []string {
+	lines := s.logLines()
+	for quiet, start := 0, time.Now(); quiet < 4 && time.Since(start) < 3*time.Second; {
+		time.Sleep(50 * time.Millisecond)
+		if next := s.logLines(); len(next) != len(lines) {
+			lines, quiet = next, 0
+		} else {
+			quiet++
+		}
+	}
+	return lines
+}
+
 // rawConn sends raw request text and returns the raw reply record.
 type rawConn struct {
 	c     net.Conn
@@ -304,7 +320,7 @@ func TestReferenceAnvil(t *testing.T) {
 		}
 		return out
 	}
-	lt, lo := norm(theirs.logLines()), norm(mine.logLines())
+	lt, lo := norm(theirs.settledLogLines()), norm(mine.settledLogLines())
 	if strings.Join(lt, "\n") != strings.Join(lo, "\n") {
 		t.Errorf("log lines differ:\nPostfix:\n%s\nours:\n%s", strings.Join(lt, "\n"), strings.Join(lo, "\n"))
 	}
