@@ -2,6 +2,7 @@ package master
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -121,15 +122,25 @@ func (s *system) write(name, text string) {
 // start runs master -d in the foreground and waits until it has started.
 func (s *system) start() {
 	s.t.Helper()
-	s.cmd = exec.Command(filepath.Join(s.bin, "master"), "-d", "-c", s.etc)
-	s.cmd.Args[0] = "master"
-	if s.cred != nil {
-		s.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
-	}
 	var out strings.Builder
-	s.cmd.Stdout, s.cmd.Stderr = &out, &out
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatal(err)
+	// A binary a test has just written may still be open for writing in
+	// a child that another parallel test forked at that moment (until that
+	// child execs): exec then fails with ETXTBSY for a short while.
+	for try := 0; ; try++ {
+		s.cmd = exec.Command(filepath.Join(s.bin, "master"), "-d", "-c", s.etc)
+		s.cmd.Args[0] = "master"
+		if s.cred != nil {
+			s.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
+		}
+		s.cmd.Stdout, s.cmd.Stderr = &out, &out
+		err := s.cmd.Start()
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.ETXTBSY) || try == 50 {
+			s.t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	s.done = make(chan struct{})
 	go func() { s.cmd.Wait(); close(s.done) }()
