@@ -551,6 +551,17 @@ func TestReferenceLocalForward(t *testing.T) {
 		ids := map[string]string{id: "QUEUEID"}
 		l := queue.Layout{Dir: sys.queueDir}
 		ents, _ := os.ReadDir(filepath.Join(sys.queueDir, queue.Incoming))
+		// Number the new queue files in the order of the address each was
+		// forwarded for (its Delivered-To header): their names follow
+		// inode numbers and clocks, which no two runs share.
+		deliveredTo := func(name string) string {
+			b, _ := os.ReadFile(l.Path(queue.Incoming, name))
+			if m := regexp.MustCompile(`Delivered-To: (\S+)`).FindSubmatch(b); m != nil {
+				return string(m[1])
+			}
+			return ""
+		}
+		sort.SliceStable(ents, func(i, j int) bool { return deliveredTo(ents[i].Name()) < deliveredTo(ents[j].Name()) })
 		for i, e := range ents {
 			ids[e.Name()] = fmt.Sprintf("NEWID%d", i)
 		}
