@@ -101,6 +101,7 @@ EOF
 # while SESSIONS clients sit idle after EHLO.
 idle() {
 	port=$(start "$1" "$2")
+	: >"$top/idle.$1"
 	python3 "$top/idle.py" "$port" "$2" >"$top/idle.$1" 2>&1 &
 	i=0; while ! grep -q ready "$top/idle.$1"; do
 		i=$((i + 1)); [ $i -gt 1200 ] && { echo "bench/smtp.sh: idle clients did not connect to $1: $(cat "$top/idle.$1")" >&2; exit 1; }; sleep 0.1

@@ -20,7 +20,9 @@ import (
 // file system (inodes and directory entries alike) and flushes the
 // device cache once; since Linux 5.8 it reports a write-back error that
 // happened since the descriptor it is given was opened, and the error
-// goes to every file of the batch. Files of a batch that are not all on
+// goes to every file of the batch; each file is then fsynced on its own as
+// well (its data is clean by then, so this costs little) so that a
+// write-back error of that very file is never missed. Files of a batch that are not all on
 // one file system are synced one by one with fsync(2).
 //
 // The zero GroupSync is ready to use.
@@ -85,6 +87,12 @@ func syncBatch(batch []*syncReq) {
 		err := syncfs(batch[0].f)
 		for _, r := range batch {
 			r.err = err
+			// syncfs reports write-back errors seen since batch[0]'s
+			// descriptor was opened; an fsync of each file, cheap now that
+			// nothing of it is dirty, reports that file's own.
+			if r.err == nil {
+				r.err = r.f.Sync()
+			}
 			close(r.done)
 		}
 		return
