@@ -112,7 +112,7 @@ func (s *session) anvilDisconnect() {
 
 // anvilMail applies smtpd_client_message_rate_limit; "" means go on.
 func (s *session) anvilMail() string {
-	lim := s.srv.c.Int("smtpd_client_message_rate_limit")
+	lim := s.p.msgRateLimit
 	if lim <= 0 || s.srv.anvil == nil || s.anvilExempt() {
 		return ""
 	}
@@ -126,7 +126,7 @@ func (s *session) anvilMail() string {
 
 // anvilRcpt applies smtpd_client_recipient_rate_limit; "" means go on.
 func (s *session) anvilRcpt() string {
-	lim := s.srv.c.Int("smtpd_client_recipient_rate_limit")
+	lim := s.p.rcptRateLimit
 	if lim <= 0 || s.srv.anvil == nil || s.anvilExempt() {
 		return ""
 	}
@@ -142,7 +142,7 @@ func (s *session) anvilRcpt() string {
 // smtpd_client_new_tls_session_rate_limit; false means the limit is
 // exceeded: smtpd has answered 421 over TLS and the session ends.
 func (s *session) anvilNewTLS(resumed bool) bool {
-	lim := s.srv.c.Int("smtpd_client_new_tls_session_rate_limit")
+	lim := s.p.tlsRateLimit
 	if lim <= 0 || s.srv.anvil == nil || resumed || s.anvilExempt() {
 		return true
 	}

@@ -187,7 +187,7 @@ func (s *session) authCmd(arg string) int {
 
 // anvilAuth applies smtpd_client_auth_rate_limit.
 func (s *session) anvilAuth() bool {
-	lim := s.srv.c.Int("smtpd_client_auth_rate_limit")
+	lim := s.p.authRateLimit
 	if lim <= 0 || s.srv.anvil == nil || s.anvilExempt() {
 		return true
 	}

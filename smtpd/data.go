@@ -33,10 +33,11 @@ func openCleanup(c *conf.Config, flags int) (cleanupStream, error) {
 	return st, nil
 }
 
-// cleanupFlags are the flags of a message received over SMTP.
-func (s *session) cleanupFlags() int {
+// receiveFlags are the cleanup flags of a message received over SMTP,
+// less what receive_override_options turns off.
+func receiveFlags(overrides string) int {
 	flags := submit.FlagMaskExternal
-	for _, o := range conf.SplitList(s.srv.c.Get("receive_override_options")) {
+	for _, o := range conf.SplitList(overrides) {
 		switch o {
 		case "no_address_mappings":
 			flags &^= submit.FlagBCCOK | submit.FlagMapOK
@@ -46,6 +47,12 @@ func (s *session) cleanupFlags() int {
 			flags &^= submit.FlagMilter
 		}
 	}
+	return flags
+}
+
+// cleanupFlags are the flags of this session's current message.
+func (s *session) cleanupFlags() int {
+	flags := s.p.cleanupFlags
 	if s.tx.smtputf8 {
 		flags |= submit.FlagSMTPUTF8
 	}
@@ -90,7 +97,7 @@ func (s *session) openStream() bool {
 		// postdrop writes its own time and takes no filter or log_ident.
 		now := time.Now()
 		st.PutString(record.Time, fmt.Sprintf("%d %d", now.Unix(), now.Nanosecond()/1000))
-		if f := s.srv.c.Get("content_filter"); f != "" {
+		if f := s.p.contentFilter; f != "" {
 			st.PutString(record.Filter, f)
 		}
 		ident := tx.queueID

@@ -30,6 +30,11 @@ type params struct {
 	recvHeaderTLS              bool
 	localRewrite               []string
 	delayOpen                  bool
+	// Read once here rather than for every message or recipient.
+	cleanupFlags                                             int    // from receive_override_options
+	contentFilter                                            string // $content_filter
+	bareRejectCode                                           int    // $smtpd_forbid_bare_newline_reject_code
+	msgRateLimit, rcptRateLimit, tlsRateLimit, authRateLimit int
 }
 
 func readParams(c *conf.Config) params {
@@ -57,6 +62,13 @@ func readParams(c *conf.Config) params {
 		localRewrite:   conf.SplitList(c.Get("local_header_rewrite_clients")),
 		discardEHLO:    map[string]bool{},
 		delayOpen:      c.Bool("smtpd_delay_open_until_valid_rcpt"),
+		cleanupFlags:   receiveFlags(c.Get("receive_override_options")),
+		contentFilter:  c.Get("content_filter"),
+		bareRejectCode: c.Int("smtpd_forbid_bare_newline_reject_code"),
+		msgRateLimit:   c.Int("smtpd_client_message_rate_limit"),
+		rcptRateLimit:  c.Int("smtpd_client_recipient_rate_limit"),
+		tlsRateLimit:   c.Int("smtpd_client_new_tls_session_rate_limit"),
+		authRateLimit:  c.Int("smtpd_client_auth_rate_limit"),
 	}
 	for _, w := range conf.SplitList(c.Get("smtpd_discard_ehlo_keywords")) {
 		p.discardEHLO[strings.ToUpper(w)] = true

@@ -81,7 +81,7 @@ func newSession(srv *Server, c net.Conn) *session {
 // readerOptions are the client reader's settings for this session.
 func (s *session) readerOptions() smtpread.Options {
 	o := smtpread.Options{LineLimit: s.p.lineLimit, BareNewline: s.p.bareNewline,
-		RejectCode: s.srv.c.Int("smtpd_forbid_bare_newline_reject_code"), Hostname: s.p.hostname}
+		RejectCode: s.p.bareRejectCode, Hostname: s.p.hostname}
 	if o.BareNewline == "reject" {
 		s.srv.bareOnce.Do(func() {
 			s.srv.bareExempt = newMatcher(s.srv.c, "smtpd_forbid_bare_newline_exclusions")

@@ -68,17 +68,48 @@ func xvalue(v string) (string, bool) {
 	return d, true
 }
 
-func (s *session) xclientCmd(arg string) int {
-	if !s.xclientAllowed() {
+// xattr is one NAME=value of an XCLIENT or XFORWARD command, its value
+// decoded.
+type xattr struct{ name, value string }
+
+// xattrs checks what XCLIENT and XFORWARD (cmd) have in common —
+// authorization, no mail transaction, NAME=value syntax, xtext and UTF-8 —
+// and returns the attributes, names as the client wrote them; false when it has
+// replied with an error.
+func (s *session) xattrs(cmd, arg string, allowed bool) ([]xattr, bool) {
+	if !allowed {
 		s.reply("550 5.7.0 Error: insufficient authorization")
-		return cmdError
+		return nil, false
 	}
 	if s.tx.active {
 		s.reply("503 5.5.1 Error: MAIL transaction in progress")
-		return cmdError
+		return nil, false
 	}
-	if strings.TrimSpace(arg) == "" {
-		s.reply("501 5.5.4 Syntax: XCLIENT attribute=value...")
+	words := strings.Fields(arg)
+	if len(words) == 0 {
+		s.reply("501 5.5.4 Syntax: " + cmd + " attribute=value...")
+		return nil, false
+	}
+	attrs := make([]xattr, 0, len(words))
+	for _, w := range words {
+		name, val, ok := strings.Cut(w, "=")
+		if !ok {
+			s.reply("501 5.5.4 Syntax: " + cmd + " attribute=value...")
+			return nil, false
+		}
+		v, ok := xvalue(val)
+		if !ok {
+			s.reply("501 5.5.4 Bad UTF-8 syntax in " + cmd + " attribute value")
+			return nil, false
+		}
+		attrs = append(attrs, xattr{name, v})
+	}
+	return attrs, true
+}
+
+func (s *session) xclientCmd(arg string) int {
+	attrs, ok := s.xattrs("XCLIENT", arg, s.xclientAllowed())
+	if !ok {
 		return cmdError
 	}
 	n := *s
@@ -88,17 +119,8 @@ func (s *session) xclientCmd(arg string) int {
 	// Nor has it logged in, unless LOGIN says so.
 	n.auth.username, n.auth.method = "", ""
 	gotName, gotRev := false, false
-	for _, w := range strings.Fields(arg) {
-		name, val, ok := strings.Cut(w, "=")
-		if !ok {
-			s.reply("501 5.5.4 Syntax: XCLIENT attribute=value...")
-			return cmdError
-		}
-		v, ok := xvalue(val)
-		if !ok {
-			s.reply("501 5.5.4 Bad UTF-8 syntax in XCLIENT attribute value")
-			return cmdError
-		}
+	for _, a := range attrs {
+		name, v := a.name, a.value
 		switch strings.ToUpper(name) {
 		case "NAME":
 			gotName = true
@@ -188,30 +210,13 @@ func orUnknown(v string) string {
 }
 
 func (s *session) xforwardCmd(arg string) int {
-	if !s.xforwardAllowed() {
-		s.reply("550 5.7.0 Error: insufficient authorization")
-		return cmdError
-	}
-	if s.tx.active {
-		s.reply("503 5.5.1 Error: MAIL transaction in progress")
-		return cmdError
-	}
-	if strings.TrimSpace(arg) == "" {
-		s.reply("501 5.5.4 Syntax: XFORWARD attribute=value...")
+	attrs, ok := s.xattrs("XFORWARD", arg, s.xforwardAllowed())
+	if !ok {
 		return cmdError
 	}
 	f := s.fwd
-	for _, w := range strings.Fields(arg) {
-		name, val, ok := strings.Cut(w, "=")
-		if !ok {
-			s.reply("501 5.5.4 Syntax: XFORWARD attribute=value...")
-			return cmdError
-		}
-		v, ok := xvalue(val)
-		if !ok {
-			s.reply("501 5.5.4 Bad UTF-8 syntax in XFORWARD attribute value")
-			return cmdError
-		}
+	for _, a := range attrs {
+		name, v := a.name, a.value
 		switch strings.ToUpper(name) {
 		case "NAME":
 			f.name = v
