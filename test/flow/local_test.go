@@ -3,8 +3,6 @@ package flow
 import (
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -12,12 +10,6 @@ import (
 )
 
 const wait = 30 * time.Second
-
-func sortedLines(s string) string {
-	l := strings.Split(s, "\n")
-	sort.Strings(l)
-	return strings.Join(l, "\n")
-}
 
 func send(t *testing.T, s *flowtest.System, msg string, args ...string) {
 	t.Helper()
@@ -47,7 +39,7 @@ func TestMboxDelivery(t *testing.T) {
 	p.each(func(s *flowtest.System) { send(t, s, msg, "root") })
 	p.each(func(s *flowtest.System) { s.WaitLog(`: removed$`, wait) })
 	sameText(t, "mbox", p.file(p.ref, "spool/root"), p.file(p.our, "spool/root"))
-	sameText(t, "log", sortedLines(logEvents(p.ref)), sortedLines(logEvents(p.our)))
+	sameText(t, "log", lineSet(logEvents(p.ref)), lineSet(logEvents(p.our)))
 	got := python(t, `
 import mailbox, sys
 for m in mailbox.mbox(sys.argv[1]):
