@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/postfix-go/postfix/internal/testutil"
 )
 
 // memcachedPath is Debian's memcached, installed by test/deps.sh.
@@ -49,12 +51,7 @@ func StartMemcached(t testing.TB, unix bool) string {
 		args = append(args, "-s", addr, "-a", "0666")
 		server, network = "unix:"+addr, "unix"
 	} else {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
+		port := testutil.FreePort(t)
 		addr = "127.0.0.1:" + strconv.Itoa(port)
 		args = append(args, "-l", "127.0.0.1", "-p", strconv.Itoa(port))
 		server, network = "inet:"+addr, "tcp"

@@ -249,12 +249,7 @@ func TestInetListener(t *testing.T) {
 	t.Parallel()
 	s := newSystem(t, "127.0.0.1:0 inet n n n - - tsingle\n", "")
 	// Port 0 cannot be found again; listen on a free port instead.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := testutil.FreePort(t)
 	s.write("master.cf", fmt.Sprintf("%d inet n n n - - tsingle\n", port))
 	s.start()
 	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))

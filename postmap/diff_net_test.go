@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/postfix-go/postfix/internal/testutil"
 )
 
 // tcpTableServer answers Postfix's tcp_table(5) protocol on loopback from
@@ -137,11 +139,6 @@ func TestDiffNetworkTables(t *testing.T) {
 
 // closedPort returns a loopback port with nothing listening on it.
 func closedPort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	return port
+	t.Helper()
+	return testutil.FreePort(t)
 }

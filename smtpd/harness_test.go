@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/postfix-go/postfix/internal/flowtest"
+	"github.com/postfix-go/postfix/internal/testutil"
 )
 
 // system is a running mail system with an smtpd listening on a loopback
@@ -26,12 +27,7 @@ type system struct {
 // freePort returns a loopback port nobody listens on.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return testutil.FreePort(t)
 }
 
 // startSystem starts ours (ref false) or Debian's Postfix with an smtpd

@@ -15,6 +15,7 @@ import (
 	"github.com/postfix-go/postfix/internal/dnstest"
 	"github.com/postfix-go/postfix/internal/flowtest"
 	"github.com/postfix-go/postfix/internal/resolver"
+	"github.com/postfix-go/postfix/internal/testutil"
 	"github.com/postfix-go/postfix/maptypes"
 )
 
@@ -312,10 +313,5 @@ func waitAfter(t *testing.T, ref *flowtest.System, before int, re string) {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return testutil.FreePort(t)
 }

@@ -199,7 +199,7 @@ func (s *System) Start() {
 	}
 	r := s.Command("postfix", "", "-c", s.Etc, "start")
 	if r.Exit != 0 {
-		s.t.Fatalf("postfix start: exit %d\n%s%s", r.Exit, r.Stdout, r.Stderr)
+		s.t.Fatalf("postfix start: exit %d\n%s%s\nlog:\n%s", r.Exit, r.Stdout, r.Stderr, s.LogText())
 	}
 	s.started = true
 	s.t.Cleanup(s.Stop)

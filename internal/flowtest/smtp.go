@@ -8,39 +8,17 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/postfix-go/postfix/internal/testutil"
 )
 
-var (
-	portMu   sync.Mutex
-	portUsed = map[int]bool{}
-)
-
-// FreePort returns a TCP port on 127.0.0.1 that nothing listens on at the
-// time of the call, never the same one twice in one test process, for the
-// inet services a test adds to master.cf.
+// FreePort returns a loopback port reserved for this test
+// (testutil.FreePort), for the inet services a test adds to master.cf.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	portMu.Lock()
-	defer portMu.Unlock()
-	for i := 0; i < 100; i++ {
-		l, err := net.Listen("tcp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if !portUsed[p] {
-			portUsed[p] = true
-			return p
-		}
-	}
-	t.Fatal("no free loopback port")
-	return 0
+	return testutil.FreePort(t)
 }
 
 var placeholder = regexp.MustCompile(`\{(\w+)\}`)

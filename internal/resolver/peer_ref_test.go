@@ -14,6 +14,7 @@ import (
 
 	"github.com/postfix-go/postfix/internal/dnstest"
 	"github.com/postfix-go/postfix/internal/flowtest"
+	"github.com/postfix-go/postfix/internal/testutil"
 )
 
 // TestClientNameLikePostfix connects to Debian's smtpd from several
@@ -125,10 +126,5 @@ func TestClientNameLikePostfix(t *testing.T) {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return testutil.FreePort(t)
 }

@@ -1,7 +1,6 @@
 package smtpread
 
 import (
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/postfix-go/postfix/internal/flowtest"
+	"github.com/postfix-go/postfix/internal/testutil"
 )
 
 // startReference starts Debian's Postfix 3.7 with an smtpd service on a
@@ -18,12 +18,7 @@ import (
 func startReference(t *testing.T, extraMain string) (*flowtest.System, string) {
 	t.Helper()
 	s := flowtest.NewReference(t, extraMain)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	port := testutil.FreePort(t)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	path := filepath.Join(s.Etc, "master.cf")
 	master, err := os.ReadFile(path)

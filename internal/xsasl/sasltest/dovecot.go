@@ -2,13 +2,14 @@ package sasltest
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/postfix-go/postfix/internal/testutil"
 )
 
 // Dovecot is a running Dovecot with only its auth service.
@@ -97,10 +98,5 @@ service anvil {
 // freePort returns a TCP port on 127.0.0.1 that nothing listened on a moment ago.
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return testutil.FreePort(t)
 }
