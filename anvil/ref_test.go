@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -44,7 +45,7 @@ func newRefSys(t *testing.T, path string) *refSys {
 	mainCF := "compatibility_level = 3.6\nqueue_directory = " + s.queue + "\ndata_directory = " + dir + "/data\n" +
 		"myhostname = host.example.com\nmydomain = example.com\ninet_interfaces = loopback-only\n" +
 		"maillog_file = " + dir + "/maillog\nmaillog_file_prefixes = " + dir + "\n" +
-		"anvil_rate_time_unit = 1s\nanvil_status_update_time = 1h\n"
+		"anvil_rate_time_unit = 4s\nanvil_status_update_time = 1h\n"
 	old := time.Now().Add(-time.Hour)
 	for f, text := range map[string]string{"main.cf": mainCF, "master.cf": ""} {
 		p := filepath.Join(dir, "etc", f)
@@ -203,6 +204,24 @@ func (r *rawConn) do(req string) string {
 	}
 }
 
+// waitCount polls ident's connection count on a connection of its own
+// (lookups change nothing) until it is want, for at most 5 s.
+func (s *refSys) waitCount(t *testing.T, ident string, want int) {
+	t.Helper()
+	probe := s.dial(t)
+	defer probe.c.Close()
+	line := "count=" + strconv.Itoa(want) + "\n"
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		r := probe.do(req("lookup", ident))
+		if strings.Contains(r, line) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lookup %s never answered %q: %q", ident, line, r)
+		}
+	}
+}
+
 func req(name, ident string) string { return "request=" + name + "\nident=" + ident + "\n\n" }
 
 // scenario runs the request sequence against s and returns the
@@ -237,7 +256,7 @@ func scenario(t *testing.T, s *refSys, pause func()) []string {
 	step("c1", c1, req("lookup", b))
 	step("c1", c1, req("connect", b)) // c1's session of a ends
 	step("c1", c1, req("lookup", a))
-	pause() // the rate period (1s) ends; a (no sessions) is forgotten
+	pause() // the rate period (4s) ends; a (no sessions) is forgotten
 	step("c1", c1, req("lookup", a))
 	step("c1", c1, req("lookup", b))
 	step("c1", c1, req("newtls_status", b))
@@ -245,7 +264,7 @@ func scenario(t *testing.T, s *refSys, pause func()) []string {
 	step("c1", c1, req("lookup", b))
 	// Malformed requests end the connection, and its session.
 	step("c2", c2, "request=lookup\n\n")
-	time.Sleep(100 * time.Millisecond)
+	s.waitCount(t, b, 1) // the server has seen c2 go; c1 still has b
 	step("c1", c1, req("lookup", b))
 	c4 := s.dial(t)
 	step("c4", c4, "request=lookup\nident=x\nextra=1\n\n")
@@ -278,7 +297,7 @@ func TestReferenceAnvil(t *testing.T) {
 	pause := func() {
 		pauseWG.Done()
 		pauseWG.Wait()
-		time.Sleep(2100 * time.Millisecond)
+		time.Sleep(5100 * time.Millisecond)
 	}
 	for i, s := range []*refSys{theirs, mine} {
 		wg.Add(1)
