@@ -19,8 +19,9 @@
 // memcache.go), and the pattern tables regexp, pcre and cidr, read from a
 // source file or, when the name starts with "{", from the name itself
 // ("regexp:{ {/re/ result}, {/re2/ result2} }", Postfix 3.7's inline
-// form; see pattern_inline.go). "proxy:TYPE:NAME" opens TYPE:NAME
-// directly. Tables that can be rewritten by postmap(1) offer optional
+// form; see pattern_inline.go). "proxy:TYPE:NAME" is read through
+// proxymap(8) when its socket exists, else opened directly (proxy.go).
+// Tables that can be rewritten by postmap(1) offer optional
 // interfaces: Updater, Deleter, Sequencer, and Watcher for daemons that
 // must notice a rebuilt file.
 //
@@ -209,8 +210,8 @@ func SplitSpec(spec, defType string) (typ, name string) {
 	return defType, spec
 }
 
-// unproxy strips "proxy:" wrappers: the proxymap service is not needed when
-// the table is opened in the same process.
+// unproxy strips "proxy:" wrappers: the table behind them (what Create
+// builds in process, and what proxymap opens).
 func unproxy(typ, name string) (string, string) {
 	for typ == "proxy" {
 		t, n := SplitSpec(name, "")
@@ -222,8 +223,8 @@ func unproxy(typ, name string) (string, string) {
 	return typ, name
 }
 
-// Open opens the table "type:name" (with proxy: wrappers removed). The
-// error text follows Postfix's wording.
+// Open opens the table "type:name". The error text follows Postfix's
+// wording.
 func Open(spec string, flags OpenFlags) (Table, error) {
 	typ, name := SplitSpec(spec, "")
 	if typ == "" {
@@ -232,8 +233,14 @@ func Open(spec string, flags OpenFlags) (Table, error) {
 	return OpenType(typ, name, flags)
 }
 
-// OpenType opens the table name of type typ.
+// OpenType opens the table name of type typ. A "proxy" table is read
+// through proxymap(8) when this system runs one (see proxy.go).
 func OpenType(typ, name string, flags OpenFlags) (Table, error) {
+	if typ == "proxy" {
+		if t, n := unproxy(typ, name); t != "proxy" {
+			return openProxy(t+":"+n, flags)
+		}
+	}
 	typ, name = unproxy(typ, name)
 	if name == "" {
 		return nil, errors.New("open dictionary: expecting \"type:name\" form instead of \"" + typ + ":\"")

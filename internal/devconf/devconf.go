@@ -48,13 +48,13 @@ const (
 )
 
 // refServices is what the reference system adds to Services: Postfix
-// writes maillog_file through postlogd, and its smtpd reads
-// local_recipient_maps (proxy:unix:passwd.byname) through proxymap.
-const refServices = "postlog   unix-dgram n  -       n       -       1       postlogd\n" +
-	"proxymap  unix  -       -       n       -       -       proxymap\n"
+// writes maillog_file through postlogd.
+const refServices = "postlog   unix-dgram n  -       n       -       1       postlogd\n"
 
 // Services is the master.cf of the private system: every daemon the
 // project has, none chrooted (the base directory is not a prepared jail).
+// smtpd reads local_recipient_maps (proxy:unix:passwd.byname) through
+// proxymap, as in Postfix's default master.cf.
 const Services = `# service type  private unpriv  chroot  wakeup  maxproc command + args
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
@@ -69,6 +69,8 @@ retry     unix  -       -       n       -       -       error
 discard   unix  -       -       n       -       -       discard
 local     unix  -       n       n       -       -       local
 anvil     unix  -       -       n       -       1       anvil
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
 `
 
 // Accounts returns mail_owner and setgid_group for the current user: the

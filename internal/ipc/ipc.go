@@ -57,6 +57,10 @@ var inQueueDir atomic.Bool
 // chroot jail rooted there): Path returns relative paths from then on.
 func SetInQueueDir() { inQueueDir.Store(true) }
 
+// InQueueDir reports whether SetInQueueDir was called (the process is a
+// daemon).
+func InQueueDir() bool { return inQueueDir.Load() }
+
 // Path returns the socket (or fifo) of service name in class "public" or
 // "private".
 func Path(c *conf.Config, class, name string) string {

@@ -82,7 +82,7 @@
 // access denied" as in Postfix. Recipient tables are local_recipient_maps
 // (for $mydestination), virtual_mailbox_maps, relay_recipient_maps, with
 // canonical and virtual alias entries counting as known; "proxy:" tables
-// are opened directly.
+// are read through proxymap(8) when the system runs it (maptypes).
 //
 // DNS comes from Deps.Resolver (RBL/RHSBL/DNSWL queries with "=127.0.0.x"
 // and "[a..b;c]" result filters, rbl_reply_maps and default_rbl_reply with
