@@ -1,10 +1,11 @@
 package maptypes
 
 import (
-	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/text/cases"
+
+	"github.com/postfix-go/postfix/internal/msg"
 )
 
 // Fold returns key in lower case the way Postfix folds lookup keys: ASCII
@@ -49,47 +50,11 @@ func fixedFold(key string, flags OpenFlags) string {
 	return Fold(key, flags&UTF8 != 0)
 }
 
-// Printable returns s with control characters and invalid UTF-8 bytes
-// replaced by '?', as Postfix sanitizes text in diagnostics.
-func Printable(s string) string {
-	ok := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == 0x7f || c >= 0x80 {
-			ok = false
-			break
-		}
-	}
-	if ok {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n <= 1:
-			b.WriteByte('?')
-			n = 1
-		case r < 0x20 || r == 0x7f:
-			b.WriteByte('?')
-		default:
-			b.WriteString(s[i : i+n])
-		}
-		i += n
-	}
-	return b.String()
-}
+// Printable returns s as Postfix shows it in a diagnostic with SMTPUTF8
+// on: bytes that are not printable ASCII become '?', UTF-8 sequences stay
+// (msg.PrintableFor has the exact rule).
+func Printable(s string) string { return msg.PrintableFor(s, true) }
 
 // PrintableText is Printable for diagnostics: with utf8Mode false every
 // non-ASCII byte also becomes '?', as Postfix prints when SMTPUTF8 is off.
-func PrintableText(s string, utf8Mode bool) string {
-	if utf8Mode {
-		return Printable(s)
-	}
-	b := []byte(s)
-	for i, c := range b {
-		if c < 0x20 || c >= 0x7f {
-			b[i] = '?'
-		}
-	}
-	return string(b)
-}
+func PrintableText(s string, utf8Mode bool) string { return msg.PrintableFor(s, utf8Mode) }

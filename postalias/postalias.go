@@ -193,6 +193,12 @@ func (r *runner) lookup(t maptypes.Table, typ, name, key string) (string, bool) 
 	if err != nil {
 		msg.Fatal("table %s:%s: query error: %s", typ, dictName(typ, name), err.Error())
 	}
+	if ok && v == "" {
+		// Postfix's query commands (not its tables) warn, and still
+		// print the empty result.
+		r.warn("table %s:%s: key %s: empty string result is not allowed", typ, dictName(typ, name), key)
+		r.warn("table %s:%s should return NO RESULT in case of NOT FOUND", typ, dictName(typ, name))
+	}
 	return v, ok
 }
 
@@ -222,18 +228,24 @@ func (r *runner) queries() int {
 		}
 		return 1
 	}
+	// As in Postfix, a table is opened when the first key needs it: one
+	// that no key reaches is never read (nor are its warnings printed).
 	type opened struct {
 		t         maptypes.Table
 		typ, name string
 	}
-	var maps []opened
-	for _, spec := range r.o.args {
-		t, typ, name := r.open(spec, r.flags)
-		maps = append(maps, opened{t, typ, name})
+	maps := make([]opened, len(r.o.args))
+	table := func(i int) opened {
+		if maps[i].t == nil {
+			t, typ, name := r.open(r.o.args[i], r.flags)
+			maps[i] = opened{t, typ, name}
+		}
+		return maps[i]
 	}
 	found := false
 	readKeys(os.Stdin, func(key string) {
-		for _, m := range maps {
+		for i := range maps {
+			m := table(i)
 			if v, ok := r.lookup(m.t, m.typ, m.name, key); ok {
 				fmt.Fprintf(out, "%s:\t%s\n", key, v)
 				found = true
@@ -242,7 +254,9 @@ func (r *runner) queries() int {
 		}
 	})
 	for _, m := range maps {
-		m.t.Close()
+		if m.t != nil {
+			m.t.Close()
+		}
 	}
 	if found {
 		return 0

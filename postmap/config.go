@@ -46,6 +46,10 @@ func LoadConfig(dir string) *conf.Config {
 	if dir != conf.DefaultConfigDir {
 		c.Set("config_directory", dir)
 	}
+	// Diagnostics keep UTF-8 from here on when smtputf8_enable says so,
+	// as Postfix's postmap and postalias do once main.cf is read.
+	utf8, err := conf.ParseBool(c.Get("smtputf8_enable"))
+	msg.SetUTF8(err == nil && utf8)
 	// Legacy-style database client tables read this main.cf.
 	maptypes.MainConfig = func() *conf.Config { return c }
 	return c

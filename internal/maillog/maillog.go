@@ -27,6 +27,10 @@
 //     ("<PRI>Mmm dd hh:mm:ss TAG[PID]: TEXT"). When no syslog socket can be
 //     reached, lines go to standard error instead of being lost.
 //
+// Every text is masked as Postfix masks it (msg.Printable): bytes that are
+// not printable ASCII become '?'; with smtputf8_enable = yes, which Init
+// passes to msg.SetUTF8, UTF-8 sequences are kept.
+//
 // Init also routes the internal/msg diagnostics (msg.Warn, msg.Fatal, the
 // configuration warnings of package conf) into the log. A command run by a
 // person (postfix, postqueue, sendmail, postdrop) additionally keeps its
@@ -34,7 +38,7 @@
 // msg_vstream does: Stderr(true) asks for that.
 //
 // Parameters read: maillog_file, maillog_file_prefixes, syslog_name,
-// syslog_facility, myhostname.
+// syslog_facility, myhostname, smtputf8_enable.
 package maillog
 
 import (
@@ -94,6 +98,8 @@ func Init(name string, c *conf.Config) {
 	tag = c.Get("syslog_name") + "/" + name
 	host = shortHost(c.Get("myhostname"))
 	syslogFac = facility(c.Get("syslog_facility"))
+	utf8, err := conf.ParseBool(c.Get("smtputf8_enable"))
+	msg.SetUTF8(err == nil && utf8)
 	inited = true
 	path := c.Get("maillog_file")
 	var problem string
@@ -229,7 +235,11 @@ func exit(code int) {
 }
 
 // emit writes one line at severity sev; prefix is "warning: " and the like.
+// The text goes through msg.Printable first, as all of Postfix's log
+// output does: no control character from a client reaches the file, the
+// syslog socket or a terminal.
 func emit(sev int, prefix, text string) {
+	text = msg.Printable(text)
 	mu.Lock()
 	defer mu.Unlock()
 	if stderr || !inited {

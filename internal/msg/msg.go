@@ -1,7 +1,9 @@
 // Package msg writes a command's diagnostics the way Postfix's msg(3) does:
 // "PROG: warning: TEXT" and "PROG: fatal: TEXT" on standard error, where PROG
 // is argv[0] exactly as the program was invoked. A fatal message exits with
-// status 1, as Postfix's msg_fatal does.
+// status 1, as Postfix's msg_fatal does. Every TEXT goes through Printable
+// (printable.go): bytes that are not printable ASCII become '?', except
+// UTF-8 sequences when SetUTF8 said smtputf8_enable is on.
 package msg
 
 import (
@@ -58,14 +60,17 @@ func SetExit(f func(int)) func(int) {
 	return old
 }
 
+// emit prints one diagnostic; its text goes through Printable first, as
+// every Postfix message does.
 func emit(level, format string, args ...any) {
+	text := Printable(fmt.Sprintf(format, args...))
 	mu.Lock()
 	defer mu.Unlock()
 	if level == "" {
-		fmt.Fprintf(out, "%s: %s\n", prog, fmt.Sprintf(format, args...))
+		fmt.Fprintf(out, "%s: %s\n", prog, text)
 		return
 	}
-	fmt.Fprintf(out, "%s: %s: %s\n", prog, level, fmt.Sprintf(format, args...))
+	fmt.Fprintf(out, "%s: %s: %s\n", prog, level, text)
 }
 
 // Info prints an informational line "PROG: TEXT" when Verbose is set.
