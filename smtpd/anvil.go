@@ -89,13 +89,13 @@ func (s *session) connectLimits() bool {
 	c := s.srv.c
 	if lim := c.Int("smtpd_client_connection_count_limit"); lim > 0 && count > lim {
 		maillog.Warn("Connection concurrency limit exceeded: %d from %s for service %s", count, s.namaddr(), s.srv.service)
-		s.bw.WriteString(fmt.Sprintf("421 4.7.0 %s Error: too many connections from %s\r\n", s.p.hostname, s.addr))
+		s.reply(fmt.Sprintf("421 4.7.0 %s Error: too many connections from %s", s.p.hostname, s.addr))
 		s.flush()
 		return false
 	}
 	if lim := c.Int("smtpd_client_connection_rate_limit"); lim > 0 && rate > lim {
 		maillog.Warn("Connection rate limit exceeded: %d from %s for service %s", rate, s.namaddr(), s.srv.service)
-		s.bw.WriteString(fmt.Sprintf("421 4.7.0 %s Error: too many connections from %s\r\n", s.p.hostname, s.addr))
+		s.reply(fmt.Sprintf("421 4.7.0 %s Error: too many connections from %s", s.p.hostname, s.addr))
 		s.flush()
 		return false
 	}

@@ -22,7 +22,9 @@
 // keyword list in Postfix's order (PIPELINING, SIZE, VRFY, ETRN, STARTTLS,
 // AUTH, AUTH=, XCLIENT, XFORWARD, ENHANCEDSTATUSCODES, 8BITMIME, DSN,
 // SMTPUTF8, CHUNKING) minus $smtpd_discard_ehlo_keywords (logged as
-// "discarding EHLO keywords: …"), the sequencing and syntax errors, "500
+// "discarding EHLO keywords: …" unless ENHANCEDSTATUSCODES is among
+// them; replies keep their enhanced status codes either way), the
+// sequencing and syntax errors, "500
 // 5.5.2 Error: command not recognized", "221 2.7.0 Error: I can break
 // rules, too. Goodbye." for a message header or a command of
 // $smtpd_forbidden_commands sent as a command, and the replies for the
@@ -33,9 +35,16 @@
 // $smtpd_error_sleep_time, at $smtpd_hard_error_limit the session ends with
 // "421 4.7.0 HOST Error: too many errors". HELO, EHLO, NOOP, VRFY, ETRN
 // and RSET beyond $smtpd_junk_command_limit count as errors. Every 4xx and
-// 5xx reply gets $smtpd_reject_footer (with its own $client_address,
-// $client_port, $localtime and $server_name, and "\c" to stay on the
-// reply's line). BDAT (CHUNKING) and DATA share the content path. Reading
+// 5xx reply, protocol errors and the 421s included, gets a footer: the
+// value $smtpd_reject_footer_maps gives for the whole reply text, else
+// $smtpd_reject_footer ("\n" starts a reply line with the reply's codes,
+// a leading "\c" continues the reply's last line; $client_address,
+// $client, $helo_name, $sender, $recipient, $localtime, $server_name and
+// the other session attributes are expanded; see footer.go). With
+// soft_bounce = yes every 5xx line goes out as 4xx. An accepted HELO/EHLO
+// name is kept with its words joined by one space and each of
+// ` <>()\";@` and unprintable bytes turned into "?", as Postfix keeps it
+// for the log lines, later restrictions and the footer. BDAT (CHUNKING) and DATA share the content path. Reading
 // the client (command lines, MAIL/RCPT parameters, DATA and BDAT content,
 // the bare-newline policy of smtpd_forbid_bare_newline) is
 // internal/smtpread's job.
@@ -139,7 +148,9 @@
 // smtpd_junk_command_limit, line_length_limit, smtpd_forbid_bare_newline,
 // smtpd_forbid_bare_newline_reject_code,
 // smtpd_forbid_bare_newline_exclusions, smtpd_forbidden_commands,
-// smtpd_discard_ehlo_keywords, smtpd_reject_footer, smtputf8_enable,
+// smtpd_discard_ehlo_keywords, smtpd_reject_footer,
+// smtpd_reject_footer_maps, smtpd_expansion_filter, soft_bounce,
+// smtputf8_enable,
 // strict_rfc821_envelopes, smtpd_peername_lookup,
 // smtpd_delay_open_until_valid_rcpt, local_header_rewrite_clients,
 // mynetworks, inet_interfaces, content_filter, receive_override_options,

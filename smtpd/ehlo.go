@@ -5,6 +5,7 @@ import (
 	"github.com/postfix-go/postfix/internal/smtpread"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // cmd is one SMTP command of the table, in Postfix's order (the order of
@@ -79,17 +80,44 @@ func (s *session) heloCmd(arg string) int {
 		s.reply(r)
 		return cmdError
 	}
+	s.helo = s.keptHelo(s.helo)
 	s.reply("250 " + s.p.hostname)
 	return cmdOK
 }
 
-// heloName is the HELO/EHLO argument as Postfix keeps it: the first word.
+// heloName is the HELO/EHLO argument as Postfix checks it: its words
+// joined by single spaces.
 func heloName(arg string) string {
-	arg = strings.TrimSpace(arg)
-	if i := strings.IndexAny(arg, " \t"); i >= 0 {
-		arg = arg[:i]
+	return strings.Join(strings.FieldsFunc(arg, func(r rune) bool {
+		return r == ' ' || r == '\t' || r == '\n' || r == '\v' || r == '\f' || r == '\r'
+	}), " ")
+}
+
+// keptHelo is an accepted HELO/EHLO name as Postfix keeps it for the
+// rest of the session (log lines, later restrictions, the Received
+// header, the reject footer): non-printable bytes and each of
+// ` <>()\";@` become '?'.
+func (s *session) keptHelo(name string) string {
+	var b strings.Builder
+	for i := 0; i < len(name); {
+		c := name[i]
+		if c >= 0x80 {
+			if r, n := utf8.DecodeRuneInString(name[i:]); s.p.smtputf8 && r != utf8.RuneError {
+				b.WriteString(name[i : i+n])
+				i += n
+				continue
+			}
+			b.WriteByte('?')
+			i++
+			continue
+		}
+		if c < 0x20 || c == 0x7f || strings.IndexByte(" <>()\\\";@", c) >= 0 {
+			c = '?'
+		}
+		b.WriteByte(c)
+		i++
 	}
-	return arg
+	return b.String()
 }
 
 func (s *session) ehloCmd(arg string) int {
@@ -106,7 +134,10 @@ func (s *session) ehloCmd(arg string) int {
 		s.reply(r)
 		return cmdError
 	}
-	if len(s.p.discardText) > 0 && !s.p.discardEHLO["SILENT-DISCARD"] {
+	s.helo = s.keptHelo(s.helo)
+	// As Postfix 3.7, no log line when ENHANCEDSTATUSCODES is among the
+	// discarded keywords.
+	if len(s.p.discardText) > 0 && !s.p.discardEHLO["SILENT-DISCARD"] && !s.p.discardEHLO["ENHANCEDSTATUSCODES"] {
 		maillog.Info("discarding EHLO keywords: %s", strings.Join(s.p.discardText, " "))
 	}
 	lines := []string{s.p.hostname}

@@ -22,10 +22,11 @@ type params struct {
 	lineLimit                  int
 	bareNewline                string
 	discardEHLO                map[string]bool
-	discardText                []string // discarded keywords in Postfix's order, for the log
-	footer                     string
+	discardText                []string   // discarded keywords in Postfix's order, for the log
+	footer                     footerConf // smtpd_reject_footer and smtpd_reject_footer_maps
 	smtputf8                   bool
 	strict821                  bool
+	softBounce                 bool
 	peerLookup                 bool
 	recvHeaderTLS              bool
 	localRewrite               []string
@@ -54,9 +55,10 @@ func readParams(c *conf.Config) params {
 		junkLimit:      c.Int("smtpd_junk_command_limit"),
 		lineLimit:      c.Int("line_length_limit"),
 		bareNewline:    c.Get("smtpd_forbid_bare_newline"),
-		footer:         rawParam(c, "smtpd_reject_footer"),
+		footer:         readFooter(c),
 		smtputf8:       c.Bool("smtputf8_enable"),
 		strict821:      c.Bool("strict_rfc821_envelopes"),
+		softBounce:     c.Bool("soft_bounce"),
 		peerLookup:     c.Bool("smtpd_peername_lookup"),
 		recvHeaderTLS:  c.Bool("smtpd_tls_received_header"),
 		localRewrite:   conf.SplitList(c.Get("local_header_rewrite_clients")),

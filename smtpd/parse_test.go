@@ -45,16 +45,31 @@ func TestSplitDSN(t *testing.T) {
 	}
 }
 
-func TestExpandVars(t *testing.T) {
+// TestHeloNames: the HELO argument is checked with its words joined by
+// one space, and kept with Postfix's neutered characters turned into '?'
+// (seen in Debian's smtpd's log lines and reject footers).
+func TestHeloNames(t *testing.T) {
 	t.Parallel()
-	var unknown []string
-	got := expandVars("a $client_address ${client_port} $(server_name) $nope $", map[string]string{
-		"client_address": "192.0.2.1", "client_port": "25", "server_name": "mx"}, func(n string) { unknown = append(unknown, n) })
-	if want := "a 192.0.2.1 25 mx  $"; got != want {
-		t.Errorf("got %q, want %q", got, want)
+	for in, want := range map[string]string{"c": "c", " a  b\tc ": "a b c", "x(y)": "x(y)"} {
+		if got := heloName(in); got != want {
+			t.Errorf("heloName(%q) = %q, want %q", in, got, want)
+		}
 	}
-	if len(unknown) != 1 || unknown[0] != "nope" {
-		t.Errorf("unknown macros: %q", unknown)
+	for _, tc := range []struct {
+		in, want string
+		utf8     bool
+	}{
+		{"a b c", "a?b?c", true},
+		{`a<b>c(d)e@f;g"h\i`, "a?b?c?d?e?f?g?h?i", true},
+		{"x\x01y\x7f:z", "x?y?:z", true},
+		{"h\u00e9llo", "h\u00e9llo", true},
+		{"h\u00e9llo", "h??llo", false},
+		{"h\xffllo", "h?llo", true},
+	} {
+		s := &session{p: &params{smtputf8: tc.utf8}}
+		if got := s.keptHelo(tc.in); got != tc.want {
+			t.Errorf("keptHelo(%q, utf8 %v) = %q, want %q", tc.in, tc.utf8, got, tc.want)
+		}
 	}
 }
 

@@ -214,7 +214,6 @@ func (s *session) loop() {
 			s.reply("500 5.5.2 Error: command not recognized")
 			continue
 		}
-		s.where = c.name
 		st := &s.stats[c.id]
 		st.total++
 		s.pipelined = s.br.Buffered() > 0
@@ -231,6 +230,9 @@ func (s *session) loop() {
 			s.reply("503 5.7.0 Error: access denied for " + s.namaddr())
 			continue
 		}
+		// A refused command is not "the last command" of a lost
+		// connection or a timeout (an unknown one is).
+		s.where = c.name
 		if s.p.heloRequired && s.helo == "" && c.needHelo {
 			s.errors++
 			s.reply("503 5.5.1 Error: send HELO/EHLO first")
@@ -312,20 +314,13 @@ func (s *session) readError(err error, where string) {
 }
 
 // reply sends one reply (text may hold "\n" for a multi-line reply) after
-// the error-sleep, with smtpd_reject_footer on 4xx/5xx, and with the
-// enhanced status code removed when ENHANCEDSTATUSCODES is discarded.
+// the error-sleep, with the reject footer on 4xx/5xx (footer.go). Every
+// line carries the code and the enhanced status code of the first. With
+// soft_bounce = yes every 5xx reply goes out as 4xx, as in Postfix.
 func (s *session) reply(text string) {
 	if s.errors >= s.p.softErr && s.p.errSleep > 0 {
 		s.flush()
 		time.Sleep(s.p.errSleep)
-	}
-	if len(text) >= 3 && (text[0] == '4' || text[0] == '5') && s.p.footer != "" {
-		f := s.expandFooter()
-		if strings.HasPrefix(f, `\c`) {
-			text += f[2:]
-		} else {
-			text += "\n" + f
-		}
 	}
 	code, rest := text, ""
 	if len(text) > 3 {
@@ -333,29 +328,31 @@ func (s *session) reply(text string) {
 	}
 	dsn := ""
 	if d, r, ok := splitDSN(rest); ok {
-		dsn, rest = d, r
+		dsn, rest = d+" ", r
 	}
-	if s.discardsEnhanced() {
-		dsn = ""
-	}
-	lines := strings.Split(rest, "\n")
-	for i, l := range lines {
+	parts := strings.Split(rest, "\n")
+	lines := make([]string, len(parts))
+	for i, l := range parts {
 		sep := "-"
-		if i == len(lines)-1 {
+		if i == len(parts)-1 {
 			sep = " "
 		}
-		s.bw.WriteString(code + sep)
-		if dsn != "" {
-			s.bw.WriteString(dsn + " ")
+		lines[i] = code + sep + dsn + l
+	}
+	for _, l := range s.addFooter(lines) {
+		if s.p.softBounce && l[0] == '5' {
+			// soft_bounce: every 5xx line becomes 4xx, and a 5.x.x
+			// status right after the code 4.x.x (the footer map
+			// saw the reply as it was).
+			b := []byte(l)
+			b[0] = '4'
+			if len(b) > 4 && b[4] == '5' {
+				b[4] = '4'
+			}
+			l = string(b)
 		}
 		s.bw.WriteString(l + "\r\n")
 	}
-}
-
-// discardsEnhanced reports whether enhanced status codes are turned off
-// for this client.
-func (s *session) discardsEnhanced() bool {
-	return s.p.discardEHLO["ENHANCEDSTATUSCODES"]
 }
 
 // splitDSN splits "X.Y.Z text" into the enhanced status code and the text.
@@ -385,59 +382,6 @@ func splitDSN(t string) (string, string, bool) {
 		return d, "", true
 	}
 	return d, t[sp+1:], true
-}
-
-// expandFooter expands the attributes smtpd_reject_footer may use; the
-// text is not subject to main.cf $name expansion.
-func (s *session) expandFooter() string {
-	f := strings.ReplaceAll(s.p.footer, `\n`, "\n")
-	vars := map[string]string{
-		"client_address": s.addr, "client_port": s.port,
-		"localtime": time.Now().Format("Jan _2 15:04:05"), "server_name": s.p.hostname,
-	}
-	return expandVars(f, vars, func(name string) {
-		maillog.Warn("unknown macro name \"%s\" in expansion request", name)
-	})
-}
-
-// expandVars replaces $name and ${name} with vars' values.
-func expandVars(f string, vars map[string]string, unknown func(string)) string {
-	var b strings.Builder
-	for i := 0; i < len(f); i++ {
-		if f[i] != '$' || i+1 >= len(f) {
-			b.WriteByte(f[i])
-			continue
-		}
-		j := i + 1
-		var name string
-		switch f[j] {
-		case '{', '(':
-			close := byte('}')
-			if f[j] == '(' {
-				close = ')'
-			}
-			k := strings.IndexByte(f[j:], close)
-			if k < 0 {
-				b.WriteByte(f[i])
-				continue
-			}
-			name = f[j+1 : j+k]
-			i = j + k
-		default:
-			k := j
-			for k < len(f) && (f[k] == '_' || f[k] >= 'a' && f[k] <= 'z' || f[k] >= 'A' && f[k] <= 'Z' || f[k] >= '0' && f[k] <= '9') {
-				k++
-			}
-			name = f[j:k]
-			i = k - 1
-		}
-		v, ok := vars[name]
-		if !ok && unknown != nil {
-			unknown(name)
-		}
-		b.WriteString(v)
-	}
-	return b.String()
 }
 
 // pendingText is what the client sent ahead, as Postfix logs it.
