@@ -6,7 +6,7 @@ DAEMONS  ?= /usr/lib/postfix/sbin
 CONFDIR  ?= /etc/postfix
 QUEUEDIR ?= /var/spool/postfix
 # Commands installed in $(SBIN); everything else built goes to $(DAEMONS).
-USER_CMDS = postconf postmap postalias newaliases postfix sendmail postdrop postqueue
+USER_CMDS = postconf postmap postalias newaliases postfix sendmail postdrop postqueue qshape
 
 .PHONY: all build test test-deps lint bench install run fuzz clean
 

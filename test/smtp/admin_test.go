@@ -132,10 +132,15 @@ func TestGuideAdministration(t *testing.T) {
 		t.Errorf("greeting on the extra port: %q", tr[p.our])
 	}
 
-	// qshape reads both queues alike.
-	qshape := testutil.Reference(t, "/usr/sbin/qshape")
+	// qshape: Debian's on its queue, ours on ours, the same shape.
+	refQshape, ourQshape := testutil.Reference(t, "/usr/sbin/qshape"), testutil.Bin(t, "qshape")
 	both(t, p, "qshape", func(s *system) string {
-		return testutil.Run(t, "/", qshape, "qshape", nil, "-c", s.Etc).Stdout
+		prog := ourQshape
+		if s == p.ref {
+			prog = refQshape
+		}
+		r := testutil.Run(t, "/", prog, "qshape", nil, "-c", s.Etc, "-s", "incoming", "active", "deferred", "hold")
+		return fmt.Sprintf("%s%s(exit %d)", r.Stdout, r.Stderr, r.Exit)
 	})
 }
 

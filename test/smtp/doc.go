@@ -27,7 +27,7 @@
 // and admin_test.go follow the guides (ports 25/587/465, saslauthd and
 // Dovecot from internal/xsasl/sasltest, openssl-made certificates,
 // reject_rbl_client inside dnstest.InNamespace, postconf -e, postfix
-// reload, an extra smtpd port, qshape); dialogue_test.go is the
+// reload, an extra smtpd port, qshape — ours against Debian's); dialogue_test.go is the
 // differential dialogue table (with a held queue file compared by
 // Debian's postcat); hostile_test.go is bad input, smuggling and
 // STARTTLS injection; limits_test.go is maxproc and the anvil limits;
