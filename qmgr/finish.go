@@ -65,8 +65,17 @@ func (m *Manager) finish(msg *message) {
 		// not make us lose them. (An address probe whose recipient was
 		// found undeliverable stays undone: its report says so, and it
 		// is removed, as Postfix does.)
-		// Recipients that a redirect left alone do not count.
-		if pending, err := pendingRecipients(path, id); err == nil {
+		// Recipients that a redirect left alone do not count. A file
+		// read in one chunk has its R records at known offsets: only
+		// their type bytes are read again, not the whole file.
+		pending, err := map[int64]bool(nil), errSpan
+		if msg.rcptOffs != nil {
+			pending, err = pendingAt(path, msg.rcptOffs)
+		}
+		if err == errSpan {
+			pending, err = pendingRecipients(path, id)
+		}
+		if err == nil {
 			for off := range pending {
 				if msg.redirect == "" || off == msg.redirOff {
 					deferred = true

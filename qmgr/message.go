@@ -1,12 +1,15 @@
 package qmgr
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/postfix-go/postfix/internal/dsn"
@@ -49,6 +52,7 @@ type message struct {
 	resume     int             // recipient records before the next chunk
 	done       int             // recipients already done (D records)
 	notifyOK   bool            // some recipient asked for NOTIFY=SUCCESS
+	rcptOffs   []int64         // every R record of a file read in one chunk (nil: read in chunks)
 
 	pending  int           // delivery requests not yet finished
 	deferred bool          // some recipient was deferred in this run
@@ -95,8 +99,16 @@ func readChunk(f io.ReaderAt, id, where string, skip, limit int) (*message, erro
 	var sec queue.Section
 	off := int64(0)
 	hops := 0
+	// One read buffer for every stretch of the file, from a pool: only
+	// strings made from the records' data outlive the call.
+	br := recordBuffers.Get().(*bufio.Reader)
+	defer func() {
+		br.Reset(nil)
+		recordBuffers.Put(br)
+	}()
 	for !haveEnd {
-		rr := record.NewReader(io.NewSectionReader(f, off, 1<<62), 0)
+		br.Reset(io.NewSectionReader(f, off, 1<<62))
+		rr := record.NewReader(br, 0)
 		jumped := false
 	records:
 		for {
@@ -252,6 +264,10 @@ func readChunk(f io.ReaderAt, id, where string, skip, limit int) (*message, erro
 	return m, nil
 }
 
+// recordBuffers hold the read buffers of readChunk, of the size
+// record.NewReader wants (it keeps a bufio.Reader that size as it is).
+var recordBuffers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 8192) }}
+
 // checkVerp validates the VERP request of m against
 // verp_delimiter_filter, as Postfix's qmgr does when it reads the file,
 // and returns the warning (without "warning: ") for a request it
@@ -339,6 +355,54 @@ func pendingRecipients(path, id string) (map[int64]bool, error) {
 	}
 	return out, nil
 }
+
+// maxOffsetSpan bounds the part of a queue file pendingAt reads in one
+// go; recipients spread wider are checked by re-reading the file.
+const maxOffsetSpan = 1 << 20
+
+// pendingAt returns which of the recipient records at offs in the queue
+// file at path are still to be delivered (R records), reading only the
+// stretch of the file that holds them: the answer pendingRecipients
+// gives for a file whose every R record is at one of offs.
+func pendingAt(path string, offs []int64) (map[int64]bool, error) {
+	out := make(map[int64]bool, len(offs))
+	if len(offs) == 0 {
+		return out, nil
+	}
+	lo, hi := offs[0], offs[0]
+	for _, o := range offs {
+		lo, hi = min(lo, o), max(hi, o)
+	}
+	if lo < 0 || hi-lo >= maxOffsetSpan {
+		return nil, errSpan
+	}
+	var fd int
+	var err error
+	for {
+		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	f := &lockedFile{fd: fd, path: path}
+	defer f.Close()
+	buf := make([]byte, hi-lo+1)
+	if _, err := f.pread(buf, lo); err != nil {
+		return nil, err
+	}
+	for _, o := range offs {
+		if record.Type(buf[o-lo]) == record.Rcpt {
+			out[o] = true
+		}
+	}
+	return out, nil
+}
+
+// errSpan: the recipients are too far apart for pendingAt.
+var errSpan = errors.New("recipient records too far apart")
 
 // clearWarn rewrites the W record of the file at path so that no further
 // delay warning is sent, as Postfix's qmgr_message_update_warn does: the

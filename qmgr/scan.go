@@ -100,8 +100,13 @@ func (m *Manager) feed(from, id string) {
 		return
 	}
 	path := m.layout.Path(queue.Active, id)
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := openLocked(path)
 	if err != nil {
+		if errors.Is(err, errLocked) {
+			logInfo("%s: skipped, still being delivered", id)
+			m.deferFile(id, queue.Incoming, 60*time.Second)
+			return
+		}
 		logWarn("open %s %s: %s", queue.Active, id, ipc.ErrnoText(err))
 		if !errors.Is(err, fs.ErrNotExist) {
 			// Not ours to leave in the active queue, where no one would
@@ -110,13 +115,15 @@ func (m *Manager) feed(from, id string) {
 		}
 		return
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		logInfo("%s: skipped, still being delivered", id)
-		m.deferFile(id, queue.Incoming, 60*time.Second)
-		return
-	}
 	msg, err := readChunk(f, id, m.layout.RelPath(queue.Active, id), 0, m.chunkLimit())
+	if err == nil && !msg.more {
+		// Every recipient record of the file is in msg.rcpts: finish
+		// checks just those offsets afterwards.
+		msg.rcptOffs = make([]int64, len(msg.rcpts))
+		for i := range msg.rcpts {
+			msg.rcptOffs[i] = msg.rcpts[i].Offset
+		}
+	}
 	if msg.haveSender {
 		logInfo("%s: from=<%s>, size=%d, nrcpt=%d (queue %s)", id, logAddr(msg.sender),
 			msg.size.ContLength, msg.size.RcptCount, queue.Active)
@@ -140,8 +147,12 @@ func (m *Manager) feed(from, id string) {
 	msg.activeAt = m.now()
 	// A defer log from an earlier attempt describes recipients that are
 	// tried again now; it is started afresh, as Postfix does.
-	if err := bouncelog.Remove(m.layout, queue.Defer, id); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		logWarn("%s: remove %s %s: %s", id, queue.Defer, id, ipc.ErrnoText(err))
+	// (One unlink: a defer log that is not there, the usual case, needs
+	// no second try as a directory.)
+	if err := syscall.Unlink(m.layout.Path(queue.Defer, id)); err != nil && err != syscall.ENOENT {
+		if err := bouncelog.Remove(m.layout, queue.Defer, id); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			logWarn("%s: remove %s %s: %s", id, queue.Defer, id, ipc.ErrnoText(err))
+		}
 	}
 	m.mu.Lock()
 	m.msgs[id] = msg

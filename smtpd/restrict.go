@@ -30,9 +30,12 @@ type checker interface {
 type checkSession = check.Session
 
 // newChecker opens the restriction lists; a configuration error is fatal,
-// as in Postfix's smtpd.
+// as in Postfix's smtpd. trivial-rewrite's answers are cached for a few
+// seconds across sessions (rewrite.Cache), as Postfix's smtpd keeps its
+// resolve answers: the sender and recipients of one message after another
+// are mostly the same few addresses.
 func newChecker(c *conf.Config, s *Server) (checker, error) {
-	k, err := check.New(c, check.Deps{Resolver: s.res, Rewrite: rewrite.NewClient(c)})
+	k, err := check.New(c, check.Deps{Resolver: s.res, Rewrite: rewrite.NewCache(rewrite.NewClient(c))})
 	if err != nil {
 		return nil, err
 	}

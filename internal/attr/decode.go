@@ -2,6 +2,7 @@ package attr
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -87,31 +88,54 @@ func (d *Decoder) errorf(cause error, format string, args ...any) *Error {
 }
 
 // readUntil reads up to (not including) the first byte that is stop1 or
-// stop2, and returns that byte.
+// stop2, and returns that byte. It scans what the buffer holds at once
+// rather than byte by byte; what it consumes and returns, errors included,
+// is what reading one byte at a time would give.
 func (d *Decoder) readUntil(stop1, stop2 byte, context string, first bool) ([]byte, byte, error) {
 	var buf []byte
+	limit := d.maxLen()
 	for {
-		c, err := d.r.ReadByte()
-		if err != nil {
-			what := "premature end-of-input"
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				what = "timeout"
+		if d.r.Buffered() == 0 {
+			if _, err := d.r.Peek(1); err != nil {
+				what := "premature end-of-input"
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					what = "timeout"
+				}
+				cause := err
+				if err == io.EOF && !(first && len(buf) == 0) {
+					cause = io.ErrUnexpectedEOF
+				}
+				return buf, 0, d.errorf(cause, "%s on %s while reading %s", what, d.Path, context)
 			}
-			cause := err
-			if err == io.EOF && !(first && len(buf) == 0) {
-				cause = io.ErrUnexpectedEOF
+		}
+		b, _ := d.r.Peek(d.r.Buffered())
+		i := bytes.IndexByte(b, stop1)
+		if stop2 != stop1 {
+			if j := bytes.IndexByte(b, stop2); j >= 0 && (i < 0 || j < i) {
+				i = j
 			}
-			return buf, 0, d.errorf(cause, "%s on %s while reading %s", what, d.Path, context)
 		}
-		if c == stop1 || c == stop2 {
-			return buf, c, nil
+		chunk := b
+		if i >= 0 {
+			chunk = b[:i]
 		}
-		if len(buf) >= d.maxLen() {
+		if len(buf)+len(chunk) > limit {
+			// The byte after the limit is read, and not kept.
+			take := limit - len(buf)
+			buf = append(buf, chunk[:take]...)
+			_, _ = d.r.Discard(take + 1)
 			return buf, 0, d.errorf(nil, "string length > %d characters from %s while reading %s",
-				d.maxLen(), d.Path, context)
+				limit, d.Path, context)
 		}
-		buf = append(buf, c)
+		if i >= 0 {
+			stop := b[i]
+			buf = append(buf, chunk...)
+			_, _ = d.r.Discard(i + 1)
+			return buf, stop, nil
+		}
+		buf = append(buf, chunk...)
+		_, _ = d.r.Discard(len(chunk))
 	}
 }
 

@@ -3,6 +3,7 @@ package deliver
 import (
 	"encoding/binary"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/postfix-go/postfix/conf"
@@ -108,6 +109,7 @@ type Request struct {
 
 	layout   queue.Layout // where the queue file lives (set by Serve)
 	deferred bool         // Defer was called for some recipient
+	qf       *queueFile   // the locked queue file while ServeConn runs the handler
 }
 
 // UseLayout sets the queue layout the request's file lives in, for
@@ -331,9 +333,13 @@ func readReply(d *attr.Decoder) (hop *dsn.Status, status int, err error) {
 				h.Code, seenStatus = p.Value, true
 				continue
 			}
-			var n int64
-			if _, err := fmt.Sscanf(p.Value, "%d", &n); err != nil {
-				return nil, StatDefer, fmt.Errorf("malformed status %q", p.Value)
+			// Plain digits, as agents send them, need no scanner; anything
+			// else is read as before.
+			n, err := strconv.ParseInt(p.Value, 10, 64)
+			if err != nil {
+				if _, err := fmt.Sscanf(p.Value, "%d", &n); err != nil {
+					return nil, StatDefer, fmt.Errorf("malformed status %q", p.Value)
+				}
 			}
 			status, gotInt = int(int32(uint32(n))), true
 		case attrDiagType:

@@ -1,16 +1,16 @@
 package deliver
 
 import (
-	"fmt"
 	"os"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/postfix-go/postfix/internal/bouncelog"
 	"github.com/postfix-go/postfix/internal/dsn"
 	"github.com/postfix-go/postfix/internal/maillog"
 	"github.com/postfix-go/postfix/internal/queue"
-	"github.com/postfix-go/postfix/internal/record"
 )
 
 // logInfo writes one mail log line; tests may watch it.
@@ -31,22 +31,43 @@ var logWarn = maillog.Warn
 // info_log_address_format = external does.
 func (r *Request) LogLine(rc *dsn.Recipient, relay string, st dsn.Status, what string, now time.Time) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: to=<%s>", r.QueueID, logAddr(rc.Address))
+	b.Grow(160 + len(rc.Address) + len(rc.Orig) + len(st.Reason))
+	b.WriteString(r.QueueID)
+	b.WriteString(": to=<")
+	b.WriteString(logAddr(rc.Address))
+	b.WriteString(">")
 	if rc.Orig != "" && !strings.EqualFold(rc.Orig, rc.Address) {
-		fmt.Fprintf(&b, ", orig_to=<%s>", logAddr(rc.Orig))
+		b.WriteString(", orig_to=<")
+		b.WriteString(logAddr(rc.Orig))
+		b.WriteString(">")
 	}
-	fmt.Fprintf(&b, ", relay=%s", relay)
+	b.WriteString(", relay=")
+	b.WriteString(relay)
 	if r.ReuseCount > 0 {
-		fmt.Fprintf(&b, ", conn_use=%d", r.ReuseCount+1)
+		b.WriteString(", conn_use=")
+		b.WriteString(strconv.Itoa(r.ReuseCount + 1))
 	}
 	res := 2
 	if r.Config != nil {
 		res = r.Config.Int("delay_logging_resolution_limit")
 	}
 	total, p, a, s, x := r.delays(now)
-	fmt.Fprintf(&b, ", delay=%s, delays=%s/%s/%s/%s", FormatDelay(total, res),
-		FormatDelay(p, res), FormatDelay(a, res), FormatDelay(s, res), FormatDelay(x, res))
-	fmt.Fprintf(&b, ", dsn=%s, status=%s (%s)", st.Code, what, st.Reason)
+	b.WriteString(", delay=")
+	b.WriteString(FormatDelay(total, res))
+	b.WriteString(", delays=")
+	for i, d := range [...]time.Duration{p, a, s, x} {
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		b.WriteString(FormatDelay(d, res))
+	}
+	b.WriteString(", dsn=")
+	b.WriteString(st.Code)
+	b.WriteString(", status=")
+	b.WriteString(what)
+	b.WriteString(" (")
+	b.WriteString(st.Reason)
+	b.WriteString(")")
 	return b.String()
 }
 
@@ -203,39 +224,35 @@ func (r *Request) appendLog(log string, rc *dsn.Recipient, st dsn.Status, now ti
 }
 
 // markDone turns the recipient record at rc.Offset into a done record,
-// as Postfix's deliver_completed does: only the type byte changes.
+// as Postfix's deliver_completed does: only the type byte changes, through
+// the descriptor ServeConn holds when there is one.
 func (r *Request) markDone(rc *dsn.Recipient) error {
 	if rc.Offset < 0 {
 		// -1: the caller marks the recipient itself, as Postfix's
 		// deliver_completed() skips offset -1 (local(8) fan-out).
 		return nil
 	}
-	return MarkDone(r.Layout().Path(r.QueueName, r.QueueID), rc.Offset)
+	path := r.Layout().Path(r.QueueName, r.QueueID)
+	if r.qf != nil && r.qf.fd >= 0 {
+		return r.qf.markDone(path, rc.Offset)
+	}
+	return MarkDone(path, rc.Offset)
 }
 
 // MarkDone changes the recipient record at offset in the queue file at
 // path from R to D (delivered or bounced). A record that is already done is
 // left alone; any other record type at that offset is an error.
 func MarkDone(path string, offset int64) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	fd, err := openQueueFile(path)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	var b [1]byte
-	if _, err := f.ReadAt(b[:], offset); err != nil {
-		return fmt.Errorf("%s: read record at offset %d: %w", path, offset, err)
+	if err := markDoneFD(fd, path, offset); err != nil {
+		syscall.Close(fd)
+		return err
 	}
-	switch record.Type(b[0]) {
-	case record.Done:
-		return nil
-	case record.Rcpt:
-	default:
-		return fmt.Errorf("%s: offset %d: expected recipient record, found type %d", path, offset, b[0])
+	if err := syscall.Close(fd); err != nil {
+		return &os.PathError{Op: "close", Path: path, Err: err}
 	}
-	b[0] = byte(record.Done)
-	if _, err := f.WriteAt(b[:], offset); err != nil {
-		return fmt.Errorf("%s: update recipient record at offset %d: %w", path, offset, err)
-	}
-	return f.Close()
+	return nil
 }

@@ -18,7 +18,9 @@
 // rewrite_clnt_internal does. A client is safe for concurrent use; it keeps
 // one connection, closes it after $ipc_idle of idleness or $ipc_ttl of age,
 // and redials once when an exchange fails. A Resolution with FlagFail means
-// "a table could not be read: try again later".
+// "a table could not be read: try again later". Cache sits in front of a
+// client for a process that asks the same questions over and over
+// (smtpd): it keeps answers, never failures, for CacheTTL.
 //
 // # Engine
 //
