@@ -105,7 +105,7 @@ type Rewriter interface {
 // is deferred rather than let through unmapped.
 func New(c *conf.Config, l queue.Layout) *Daemon {
 	d := &Daemon{cfg: c, layout: l, Info: maillog.Info, Warn: maillog.Warn}
-	d.rw = newRewriteCache(rewrite.NewClient(c))
+	d.rw = rewrite.NewCache(rewrite.NewClient(c))
 	d.qmgrPath = ipc.Path(c, "public", c.Get("queue_service_name"))
 	d.timeout = c.Time("ipc_timeout", 's')
 	d.lineLimit = c.Int("line_length_limit")

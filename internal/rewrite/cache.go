@@ -14,8 +14,9 @@ type Asker interface {
 
 // Cache remembers the answers of trivial-rewrite for a short while, for a
 // process that asks about the same few addresses over and over (smtpd
-// checks the sender and each recipient of every message; Postfix's smtpd
-// keeps its resolve answers across sessions for the same reason). Answers
+// checks the sender and each recipient of every message, cleanup rewrites
+// the envelope and header addresses; Postfix's smtpd keeps its resolve
+// answers across sessions for the same reason). Answers
 // depend only on trivial-rewrite's configuration and tables, which change
 // with a reload, and a reload replaces the asking processes too; the
 // cache is emptied every CacheTTL all the same, and when it holds
