@@ -146,52 +146,9 @@ func New(c *conf.Config, l queue.Layout) *Daemon {
 	d.nestChecks = d.openChecks("nested_header_checks")
 	d.bodyChecks = d.openChecks("body_checks")
 	d.bodyChkSize = c.Int("body_checks_size_limit")
-	d.rejectChars = unescape(c.Get("message_reject_characters"))
-	d.stripChars = unescape(c.Get("message_strip_characters"))
+	d.rejectChars = conf.Unescape(c.Get("message_reject_characters"))
+	d.stripChars = conf.Unescape(c.Get("message_strip_characters"))
 	return d
-}
-
-// unescape expands the C-style escapes Postfix allows in character-set
-// parameters: \a \b \f \n \r \t \v \\ and octal \ooo.
-func unescape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '\\' || i+1 == len(s) {
-			b.WriteByte(c)
-			continue
-		}
-		i++
-		switch s[i] {
-		case 'a':
-			b.WriteByte('\a')
-		case 'b':
-			b.WriteByte('\b')
-		case 'f':
-			b.WriteByte('\f')
-		case 'n':
-			b.WriteByte('\n')
-		case 'r':
-			b.WriteByte('\r')
-		case 't':
-			b.WriteByte('\t')
-		case 'v':
-			b.WriteByte('\v')
-		default:
-			if s[i] >= '0' && s[i] <= '7' {
-				n := 0
-				for j := 0; j < 3 && i < len(s) && s[i] >= '0' && s[i] <= '7'; j++ {
-					n = n*8 + int(s[i]-'0')
-					i++
-				}
-				i--
-				b.WriteByte(byte(n))
-			} else {
-				b.WriteByte(s[i])
-			}
-		}
-	}
-	return b.String()
 }
 
 // SetRewriter replaces the trivial-rewrite client (tests).

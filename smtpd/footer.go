@@ -54,7 +54,7 @@ type footerTable struct {
 func readFooter(c *conf.Config) footerConf {
 	f := footerConf{text: rawParam(c, "smtpd_reject_footer"), filter: dnsbl.DefaultFilter}
 	if v, ok := c.Raw("smtpd_expansion_filter"); ok {
-		f.filter = unescapeC(v)
+		f.filter = conf.Unescape(v)
 	}
 	for _, spec := range c.List("smtpd_reject_footer_maps") {
 		t, err := maptypes.Open(spec, maptypes.FoldFixed)
@@ -291,47 +291,6 @@ func filterChars(v, allowed string) string {
 	for i, c := range b {
 		if strings.IndexByte(allowed, c) < 0 {
 			b[i] = '_'
-		}
-	}
-	return string(b)
-}
-
-// unescapeC decodes the C escapes of a parameter such as
-// smtpd_expansion_filter: \a \b \f \n \r \t \v, \NNN in octal, and a
-// backslash before any other character stands for that character.
-func unescapeC(v string) string {
-	var b []byte
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c != '\\' || i+1 >= len(v) {
-			b = append(b, c)
-			continue
-		}
-		i++
-		switch d := v[i]; d {
-		case 'a':
-			b = append(b, 7)
-		case 'b':
-			b = append(b, '\b')
-		case 'f':
-			b = append(b, '\f')
-		case 'n':
-			b = append(b, '\n')
-		case 'r':
-			b = append(b, '\r')
-		case 't':
-			b = append(b, '\t')
-		case 'v':
-			b = append(b, '\v')
-		case '0', '1', '2', '3', '4', '5', '6', '7':
-			n, j := 0, i
-			for ; j < len(v) && j < i+3 && v[j] >= '0' && v[j] <= '7'; j++ {
-				n = n*8 + int(v[j]-'0')
-			}
-			b = append(b, byte(n))
-			i = j - 1
-		default:
-			b = append(b, d)
 		}
 	}
 	return string(b)
