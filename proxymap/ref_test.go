@@ -204,6 +204,10 @@ func TestProxymapMatchesPostfix(t *testing.T) {
 			c.Close()
 			line := s.WaitLog(`proxymap\[\d+\]: table .* has changed`, 10*time.Second)
 			lines[i] = strings.ReplaceAll(regexp.MustCompile(`^.*?\]: `).ReplaceAllString(line, ""), s.Etc, "ETC")
+			// When the table is open with several flag sets (the crossed
+			// clients asked with theirs), Postfix names whichever
+			// instance its hash table lists first.
+			lines[i] = regexp.MustCompile(`:[a-z0-9_|]* has changed`).ReplaceAllString(lines[i], ":FLAGS has changed")
 		}
 		if lines[0] != lines[1] {
 			t.Errorf("Postfix logs %q, ours %q", lines[0], lines[1])
