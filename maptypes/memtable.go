@@ -1,8 +1,6 @@
 package maptypes
 
 import (
-	"errors"
-	"sort"
 	"strings"
 )
 
@@ -98,33 +96,4 @@ func innerBraces(name string) (string, bool) {
 		return "", false
 	}
 	return name[1 : len(name)-1], true
-}
-
-func init() {
-	Register("inline", openInline)
-	registerFixed("inline")
-}
-
-func openInline(name string, flags OpenFlags) (Table, error) {
-	bad := errors.New("bad syntax: \"inline:" + name + "\"; need \"inline:{name=value...}\"")
-	inner, ok := innerBraces(name)
-	if !ok {
-		return nil, bad
-	}
-	items, ok := splitBraced(inner)
-	if !ok || len(items) == 0 {
-		return nil, bad
-	}
-	t := newMemTable(flags)
-	for _, it := range items {
-		eq := strings.IndexByte(it, '=')
-		if eq < 0 {
-			return nil, errors.New("missing '=' after attribute name: \"inline:" + name + "\"; need \"inline:{name=value...}\"")
-		}
-		t.put(strings.TrimSpace(it[:eq]), strings.TrimSpace(it[eq+1:]))
-	}
-	// Postfix lists an inline table in hash order; a sorted order is
-	// as good and stable.
-	sort.Strings(t.keys)
-	return t, nil
 }

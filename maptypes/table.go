@@ -23,7 +23,10 @@
 // proxymap(8) when its socket exists, else opened directly (proxy.go).
 // Tables that can be rewritten by postmap(1) offer optional
 // interfaces: Updater, Deleter, Sequencer, and Watcher for daemons that
-// must notice a rebuilt file.
+// must notice a rebuilt file. Daemons log failing tables as Postfix's do
+// through report.go: OpenOrUnavailable (an "error:" line and a stand-in
+// that fails temporarily) and Reported ("lookup error for" lines, and an
+// empty value turned into ErrConfig).
 //
 // This package reads no main.cf parameters itself; callers pass what
 // matters (case folding, null termination, UTF-8 checks) in OpenFlags.

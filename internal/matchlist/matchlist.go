@@ -77,6 +77,8 @@ type List struct {
 	items  []item
 	// Warn receives the warnings Match logs; msg.Warn by default.
 	warn func(format string, args ...any)
+	// errorf receives the open failures Compile logs; msg.Error by default.
+	errorf func(format string, args ...any)
 }
 
 type item struct {
@@ -110,6 +112,9 @@ type Options struct {
 	Open Opener
 	// Warn receives warnings (msg.Warn when nil).
 	Warn func(format string, args ...any)
+	// Error receives the reason a table or file of the list cannot be
+	// opened, once, as Postfix logs it with "error:" (msg.Error when nil).
+	Error func(format string, args ...any)
 }
 
 // Compile parses value, the value of the main.cf parameter param, into a
@@ -136,6 +141,10 @@ func CompileOpts(param, value string, kind Kind, parent bool, o Options) (*List,
 	l := &List{name: param, kind: kind, parent: parent, warn: o.Warn}
 	if l.warn == nil {
 		l.warn = msg.Warn
+	}
+	l.errorf = o.Error
+	if l.errorf == nil {
+		l.errorf = msg.Error
 	}
 	open := o.Open
 	if open == nil {
@@ -174,6 +183,7 @@ func (l *List) parse(value string, neg0 bool, open Opener, depth int) error {
 		case IsTable(bare):
 			t, err := open(bare)
 			if err != nil {
+				l.errorf("%s", err)
 				t = failTable{name: bare, why: err.Error()}
 			}
 			typ, rest := maptypes.SplitSpec(bare, "")
@@ -200,6 +210,7 @@ func (l *List) readFile(path string, neg bool, open Opener, depth int) error {
 			}
 		}
 		name := "non-existent:" + path
+		l.errorf("open file %s: %s", path, text)
 		l.items = append(l.items, item{neg: neg, pattern: name, table: failTable{name: name, why: "open file " + path + ": " + text}})
 		return nil
 	}
