@@ -7,6 +7,7 @@ import (
 
 	"github.com/postfix-go/postfix/conf"
 	"github.com/postfix-go/postfix/internal/maillog"
+	"github.com/postfix-go/postfix/internal/smtpread"
 	"github.com/postfix-go/postfix/internal/xsasl"
 )
 
@@ -120,7 +121,8 @@ func (s *session) authCmd(arg string) int {
 		s.reply("503 5.5.1 Error: already authenticated")
 		return cmdError
 	}
-	fields := strings.Fields(arg)
+	// Words as Postfix's tokenizer splits them (ASCII white space only).
+	fields := smtpread.Fields(arg)
 	if len(fields) < 1 || len(fields) > 2 {
 		s.reply("501 5.5.4 Syntax: AUTH mechanism")
 		return cmdError

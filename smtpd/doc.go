@@ -48,6 +48,11 @@
 // the client (command lines, MAIL/RCPT parameters, DATA and BDAT content,
 // the bare-newline policy of smtpd_forbid_bare_newline) is
 // internal/smtpread's job.
+// Before a command line is split, a line cut at line_length_limit is
+// masked with '?' as Postfix masks it, and with smtputf8_enable on a line
+// that is not valid UTF-8 gets "500 5.5.2 Error: bad UTF-8 syntax" (an
+// error, not a command; input.go). A restriction's reply shows each
+// 8-bit byte of the client's text as a space when smtputf8_enable is off.
 //
 // XCLIENT and XFORWARD are accepted from $smtpd_authorized_xclient_hosts
 // and $smtpd_authorized_xforward_hosts (decided for the real client at

@@ -63,6 +63,9 @@ func lookupCmd(verb string) *cmd {
 func (s *session) heloReset() {
 	s.tx.abort()
 	s.tx = transaction{}
+	// The restrictions forget the sender too: a later VRFY reject logs
+	// no from=<>.
+	s.checkReset()
 	s.helo = ""
 }
 
@@ -216,36 +219,28 @@ func (s *session) vrfyCmd(arg string) int {
 		s.reply("502 5.5.1 VRFY command is disabled")
 		return cmdError
 	}
-	f := strings.Fields(arg)
-	utf8 := false
-	if len(f) == 2 && strings.EqualFold(f[1], "SMTPUTF8") {
-		f, utf8 = f[:1], true
-	}
-	if len(f) == 0 {
-		s.reply("501 5.5.4 Syntax: VRFY address [SMTPUTF8]")
-		return cmdError
-	}
-	if len(f) > 1 {
-		s.reply("501 5.1.3 Bad recipient address syntax")
-		return cmdError
-	}
-	path, err := smtpread.ParsePath("RCPT", "TO:"+f[0], s.pathOptions(utf8))
+	// The words of the argument are one address, joined with single
+	// spaces, as Postfix joins them ("VRFY a  b" is "a b").
+	raw, addr, _, err := smtpread.ParseVrfy(arg, s.p.smtputf8)
 	if err != nil {
+		if re, ok := err.(*smtpread.Error); ok && re.Warn {
+			maillog.Warn("Illegal address syntax from %s in VRFY command: %s", s.namaddr(), raw)
+		}
 		return s.replyErr(err)
 	}
-	if r := s.checkVrfy(path.Addr); r != "" {
+	if r := s.checkVrfy(addr); r != "" {
 		s.reply(r)
 		return cmdError
 	}
-	s.reply("252 2.0.0 " + f[0])
+	s.reply("252 2.0.0 " + raw)
 	return cmdOK
 }
 
+// etrnCmd answers ETRN as Postfix's smtpd does without a flush service
+// for the domain: HELO first (smtpd_helo_required), no transaction, one
+// word (Postfix's tokenizer), "@" or "#" before the domain dropped, a
+// host name or address literal.
 func (s *session) etrnCmd(arg string) int {
-	if len(strings.Fields(arg)) != 1 {
-		s.reply("500 Syntax: ETRN domain")
-		return cmdError
-	}
 	if s.p.heloRequired && s.helo == "" {
 		s.reply("503 Error: send HELO/EHLO first")
 		return cmdError
@@ -254,7 +249,19 @@ func (s *session) etrnCmd(arg string) int {
 		s.reply("503 Error: MAIL transaction in progress")
 		return cmdError
 	}
-	dom := strings.TrimSpace(arg)
+	words := smtpread.Fields(arg)
+	if len(words) != 1 {
+		s.reply("500 Syntax: ETRN domain")
+		return cmdError
+	}
+	dom := words[0]
+	if dom[0] == '@' || dom[0] == '#' {
+		dom = dom[1:]
+	}
+	if !smtpread.ValidDomain(dom) {
+		s.reply("501 Error: invalid parameter syntax")
+		return cmdError
+	}
 	if r := s.checkEtrn(dom); r != "" {
 		s.reply(r)
 		return cmdError

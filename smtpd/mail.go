@@ -180,7 +180,7 @@ func (s *session) pathErr(verb, arg string, path smtpread.Path, err error) int {
 		maillog.Warn("Illegal address syntax from %s in %s command: %s", s.namaddr(), verb, path.Raw)
 	}
 	if ok && strings.Contains(re.Reply, "Bad NOTIFY parameter") {
-		for _, w := range strings.Fields(arg) {
+		for _, w := range smtpread.Fields(arg) {
 			if v, found := cutPrefixFold(w, "NOTIFY="); found {
 				for _, k := range strings.Split(v, ",") {
 					if _, known := notifyWords[strings.ToUpper(k)]; !known {

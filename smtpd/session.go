@@ -185,8 +185,9 @@ func (s *session) loop() {
 			s.readError(err, s.where)
 			return
 		}
-		if s.rd.Truncated() {
-			maillog.Warn("%s: request longer than %d: %.30s...", s.namaddr(), s.p.lineLimit, line)
+		line, ok := s.screenLine(line)
+		if !ok {
+			continue
 		}
 		verb, arg := smtpread.Split(line)
 		if verb == "" {
@@ -197,7 +198,7 @@ func (s *session) loop() {
 		c := lookupCmd(verb)
 		if c == nil && s.forbidden(line) {
 			s.unknown.total++
-			maillog.Warn("non-SMTP command from %s: %.100s", s.namaddr(), line)
+			maillog.Warn("non-SMTP command from %s: %s", s.namaddr(), cBytes(escapeText(line), 100))
 			s.reply("221 2.7.0 Error: I can break rules, too. Goodbye.")
 			return
 		}
@@ -451,7 +452,7 @@ func (s *session) statsText() string {
 // client does not speak SMTP at all: a message header, or a command of
 // smtpd_forbidden_commands (HTTP's CONNECT, GET, POST).
 func (s *session) forbidden(line string) bool {
-	f := strings.Fields(line)
+	f := smtpread.Fields(line)
 	if len(f) == 0 {
 		return false
 	}

@@ -33,7 +33,15 @@ func Printable(text string) string { return printable(text, utf8Log.Load()) }
 // from SetUTF8.
 func PrintableFor(text string, utf8 bool) string { return printable(text, utf8) }
 
-func printable(text string, utf8 bool) string {
+// PrintableRepl is PrintableFor with repl in place of '?': Postfix's
+// smtpd masks the text of a restriction's reply with spaces.
+func PrintableRepl(text string, utf8 bool, repl byte) string {
+	return printableRepl(text, utf8, repl)
+}
+
+func printable(text string, utf8 bool) string { return printableRepl(text, utf8, '?') }
+
+func printableRepl(text string, utf8 bool, repl byte) string {
 	i := 0
 	for i < len(text) && isPrint(text[i]) {
 		i++
@@ -53,7 +61,7 @@ func printable(text string, utf8 bool) string {
 				i++
 			}
 		default:
-			b[i] = '?'
+			b[i] = repl
 			i++
 		}
 	}

@@ -13,7 +13,7 @@ import (
 // (also for a last line without line end), a read error from br (a net
 // timeout), or *Error for a bare <LF> under "reject".
 func (r *Reader) ReadCommand() (string, error) {
-	r.truncated = false
+	r.truncated, r.cut = false, ""
 	piece, end, err := r.readPiece()
 	if err != nil {
 		return "", err
@@ -36,10 +36,15 @@ func (r *Reader) ReadCommand() (string, error) {
 		return "", r.bareLFError(true)
 	}
 	if i := strings.IndexByte(line, 0); i >= 0 {
-		line = line[:i]
+		line, r.cut = line[:i], line[i:]
 	}
 	return line, nil
 }
+
+// Cut is what ReadCommand cut off the last line at its first NUL byte
+// (the NUL included), "" when the line had none. Postfix's smtpd checks
+// it for UTF-8 too.
+func (r *Reader) Cut() string { return r.cut }
 
 // Truncated reports whether the line the last ReadCommand returned was
 // cut at LineLimit, the case where Postfix's smtpd logs "warning: HOST:

@@ -30,6 +30,14 @@
 // outer white space removed. An empty or blank line gives verb "" (smtpd
 // replies "500 5.5.2 Error: bad syntax").
 //
+// Fields splits an argument into words the same way: VRFY, ETRN and AUTH
+// count their words so (a TAB separates two, a U+00A0 does not).
+// ParseVrfy reads VRFY's words as one address, joined with single spaces
+// ("VRFY a  b" is the illegal address "a b"), a last word SMTPUTF8 being
+// the option only when smtputf8_enable is on; ValidDomain is ETRN's
+// domain check. Reader.Cut returns what ReadCommand cut off at a NUL,
+// which Postfix's UTF-8 check still sees ("NOOP x\0\xff" is bad UTF-8).
+//
 // # MAIL and RCPT
 //
 // ParsePath takes the argument after MAIL or RCPT. The first token must

@@ -36,6 +36,7 @@ type Reader struct {
 	buf       []byte // line assembly when a line is not contiguous in br
 	bdatLine  []byte // BDAT: the unfinished last line of the previous chunk
 	truncated bool   // the last command line was cut at LineLimit
+	cut       string // the last command line from its first NUL byte on
 }
 
 // NewReader returns a Reader on br with the given options.

@@ -232,7 +232,7 @@ func (e *eval) access(table, key string, partial bool, replyName, replyClass, de
 		return e.tableResult(table, v, key, replyName, replyClass, defACL), true
 	}
 	if err != nil {
-		e.k.warn("%s: table lookup problem", table)
+		// The table has logged why (maptypes.Reported).
 		return e.tableResult(table, "451 4.3.5 Server configuration error", key, replyName, replyClass, defACL), true
 	}
 	return stDunno, false
@@ -278,7 +278,6 @@ func (e *eval) addrAccess(table, addr string, partial bool, replyName, replyClas
 			return e.tableResult(table, v, addr, replyName, replyClass, defACL), true
 		}
 		if err != nil {
-			e.k.warn("%s: table lookup problem", table)
 			return e.tableResult(table, "451 4.3.5 Server configuration error", addr, replyName, replyClass, defACL), true
 		}
 		partial = true

@@ -135,7 +135,7 @@ var (
 )
 
 // keepLog says which log lines of smtpd belong to the checks.
-var keepLog = regexp.MustCompile(`^(\S+: (reject|reject_warning|warn|info|hold|discard|filter|redirect|bcc|permit): |warning: |mapping DSN status )`)
+var keepLog = regexp.MustCompile(`^(\S+: (reject|reject_warning|warn|info|hold|discard|filter|redirect|bcc|permit): |warning: |error: |mapping DSN status )`)
 
 // normalizeLog strips the time stamp and program, keeps check lines, and
 // replaces queue IDs and the table directory.

@@ -24,7 +24,9 @@ type Deps struct {
 	Rewrite AddressResolver
 	// Log receives the log lines (reject, warn, hold ...); nil means
 	// maillog.Info. Warn receives warnings; nil means maillog.Warn.
-	Log, Warn func(format string, args ...any)
+	// Error receives errors (a table that cannot be opened); nil means
+	// maillog.Error.
+	Log, Warn, Error func(format string, args ...any)
 	// Sleep pauses for the "sleep" restriction; nil means time.Sleep.
 	Sleep func(seconds int)
 	// Policy opens a policy service client for a check_policy_service
@@ -49,15 +51,17 @@ type PolicyClient interface {
 // Checker holds the parsed restriction lists and open tables of one smtpd
 // process. It is safe for concurrent use by many sessions.
 type Checker struct {
-	c    *conf.Config
-	deps Deps
-	log  func(format string, args ...any)
-	warn func(format string, args ...any)
+	c      *conf.Config
+	deps   Deps
+	log    func(format string, args ...any)
+	warn   func(format string, args ...any)
+	errorf func(format string, args ...any)
 
-	lists          map[string][]string // parameter name -> restriction words
-	rewriteClients []string            // local_header_rewrite_clients
-	classes        map[string][]string // smtpd_restriction_classes
-	tables         map[string]maptypes.Table
+	lists          map[string][]string       // parameter name -> restriction words
+	rewriteClients []string                  // local_header_rewrite_clients
+	classes        map[string][]string       // smtpd_restriction_classes
+	tables         map[string]maptypes.Table // as opened (or their stand-ins)
+	reported       map[string]maptypes.Table // the same, logging as access tables
 	fixed          map[string]bool
 	policy         map[string]PolicyClient
 	policyEntries  map[string]*policyEntry
@@ -99,6 +103,7 @@ type params struct {
 	showUnkTable, allowUntrusted, softBounce         bool
 	rejUnlRcpt, rejUnlFrom, clientPortLog            bool
 	internalLog, saslEnable                          bool
+	utf8                                             bool // smtputf8_enable: reply texts keep UTF-8
 	expFilter                                        string
 	unkNameTF, unkAddrTF, unvRcptTF, unvFromTF       int
 	nullKey, defRBLReply, doubleBounce, mailName     string
@@ -120,20 +125,23 @@ var listParams = []string{
 // fatal configuration error text.
 func New(c *conf.Config, d Deps) (*Checker, error) {
 	k := &Checker{c: c, deps: d, lists: map[string][]string{}, classes: map[string][]string{},
-		tables: map[string]maptypes.Table{}, fixed: map[string]bool{}, policy: map[string]PolicyClient{}, policyEntries: map[string]*policyEntry{},
+		tables: map[string]maptypes.Table{}, reported: map[string]maptypes.Table{}, fixed: map[string]bool{}, policy: map[string]PolicyClient{}, policyEntries: map[string]*policyEntry{},
 		warnOnce: map[string]bool{}}
-	k.log, k.warn = d.Log, d.Warn
+	k.log, k.warn, k.errorf = d.Log, d.Warn, d.Error
 	if k.log == nil {
 		k.log = defaultInfo
 	}
 	if k.warn == nil {
 		k.warn = defaultWarn
 	}
+	if k.errorf == nil {
+		k.errorf = defaultError
+	}
 	if err := k.readParams(); err != nil {
 		return nil, err
 	}
 	var err error
-	mlo := matchlist.Options{Warn: k.warn}
+	mlo := matchlist.Options{Warn: k.warn, Error: k.errorf}
 	if k.mynetworks, err = matchlist.CompileOpts("mynetworks", c.Get("mynetworks"), matchlist.Namadr, k.parentStyle("mynetworks"), mlo); err != nil {
 		return nil, err
 	}
@@ -244,40 +252,36 @@ func (k *Checker) isLocal(domain string) bool {
 	return ok
 }
 
-// openMaps opens the tables of a *_maps parameter; a table that cannot be
-// opened fails its lookups temporarily, with a warning.
+// openMaps opens the tables of a *_maps parameter. A table that cannot
+// be opened is logged ("error: ...") and fails its lookups temporarily;
+// lookups log their failures and empty results under the parameter's
+// name, as Postfix's maps do (maptypes.Reported).
 func (k *Checker) openMaps(param string) maptypes.Maps {
 	var m maptypes.Maps
 	for _, spec := range k.c.List(param) {
-		t, fixed := k.openTable(spec)
-		m = append(m, maptypes.Map{Table: t, Fixed: fixed})
+		k.openTable(spec)
+		m = append(m, maptypes.Map{Table: maptypes.Reported(k.tables[spec], spec, param, k.warn), Fixed: k.fixed[spec]})
 	}
 	return m
 }
 
-// openTable opens (once) a "type:name" table for lookups.
+// openTable opens (once) a "type:name" table for lookups; it returns the
+// table as an access restriction uses it: with its failures and empty
+// results logged under its own name.
 func (k *Checker) openTable(spec string) (maptypes.Table, bool) {
-	if t, ok := k.tables[spec]; ok {
+	if t, ok := k.reported[spec]; ok {
 		return t, k.fixed[spec]
 	}
 	typ, rest := maptypes.SplitSpec(spec, "")
 	for typ == "proxy" {
 		typ, rest = maptypes.SplitSpec(rest, "")
 	}
-	t, err := maptypes.Open(spec, maptypes.FoldFixed)
-	if err != nil {
-		k.warn("%s", err)
-		t = failTable{fmt.Errorf("%w: %s is unavailable", maptypes.ErrRetry, spec)}
-	}
+	t := maptypes.OpenOrUnavailable(spec, maptypes.FoldFixed, k.errorf, k.warn)
 	k.tables[spec] = t
+	k.reported[spec] = maptypes.Reported(t, spec, spec, k.warn)
 	k.fixed[spec] = maptypes.IsFixed(typ)
-	return t, k.fixed[spec]
+	return k.reported[spec], k.fixed[spec]
 }
-
-type failTable struct{ err error }
-
-func (t failTable) Lookup(string) (string, bool, error) { return "", false, t.err }
-func (failTable) Close() error                          { return nil }
 
 // parseList splits a restriction list and opens the tables and policy
 // clients it names.
@@ -344,6 +348,7 @@ func (k *Checker) readParams() error {
 	p.clientPortLog = c.Bool("smtpd_client_port_logging")
 	p.saslEnable = c.Bool("smtpd_sasl_auth_enable")
 	p.internalLog = c.Get("info_log_address_format") == "internal"
+	p.utf8 = c.Bool("smtputf8_enable")
 	p.nullKey = c.Get("smtpd_null_access_lookup_key")
 	if v, ok := c.Explicit("smtpd_expansion_filter"); ok {
 		p.expFilter = unescapeFilter(v)

@@ -84,6 +84,22 @@
 // canonical and virtual alias entries counting as known; "proxy:" tables
 // are read through proxymap(8) when the system runs it (maptypes).
 //
+// Tables that fail behave as in Postfix (maptypes.Reported): a table that
+// cannot be opened is logged once by New ("error: open database
+// /etc/postfix/access.db: No such file or directory", Deps.Error) and
+// stands in with lookups that log "warning: TYPE:NAME is unavailable.
+// WHY"; a failed lookup adds "warning: TYPE:NAME lookup error for "KEY"";
+// an empty value logs "TITLE lookup of KEY returns an empty string
+// result" and "TITLE should return NO RESULT in case of NOT FOUND" (TITLE
+// is the table in a restriction, the parameter for a *_maps table) and
+// counts as a configuration error. An access table that fails answers
+// "451 4.3.5 <name>: ... rejected: Server configuration error"; a
+// recipient or sender table (reject_unlisted_*) "451 4.3.0 <addr>:
+// Temporary lookup failure", or "451 4.3.5 Server configuration error"
+// for an empty value; local_header_rewrite_clients (RewriteContext)
+// "451 4.3.0 Temporary lookup error" or "451 4.3.5 Server configuration
+// error".
+//
 // DNS comes from Deps.Resolver (RBL/RHSBL/DNSWL queries with "=127.0.0.x"
 // and "[a..b;c]" result filters, rbl_reply_maps and default_rbl_reply with
 // $rbl_* and session variables; unknown host and domain checks; MX/NS
@@ -115,7 +131,9 @@
 // *_tempfail_action parameters.
 //
 // Security: the checks see only what the client sent and what DNS and
-// tables say; every reply text is made printable and cut at 510 bytes; an
+// tables say; every reply text is made printable (a space for each
+// control byte, and for each 8-bit byte unless it is UTF-8 and
+// smtputf8_enable is on) but, as in Postfix 3.7, not shortened; an
 // access table value that names a lookup table is refused, and recursion
 // through table values is bounded.
 package check

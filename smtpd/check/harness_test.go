@@ -43,6 +43,10 @@ func (l *logSink) warn(format string, args ...any) {
 	l.info("warning: "+format, args...)
 }
 
+func (l *logSink) error(format string, args ...any) {
+	l.info("error: "+format, args...)
+}
+
 func (l *logSink) take() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -90,7 +94,7 @@ func newChecker(t testing.TB, settings string, d Deps, prep func(dir string)) (*
 	if d.Rewrite == nil {
 		d.Rewrite = rewriteClient(t, c)
 	}
-	d.Log, d.Warn = sink.info, sink.warn
+	d.Log, d.Warn, d.Error = sink.info, sink.warn, sink.error
 	if d.Sleep == nil {
 		d.Sleep = func(int) {}
 	}
@@ -180,12 +184,22 @@ func play(t testing.TB, k *Checker, sink *logSink, c *dcase, i int, dir string) 
 			s.Stage = "MAIL"
 			s.Sender = internalAddr(arg)
 			s.InstanceID = "instance.1"
-			if r = k.Mail(s); r != nil {
+			r = k.Mail(s)
+			if r == nil {
+				// smtpd decides the header rewriting context after
+				// the sender restrictions accept the sender.
+				_, r = k.RewriteContext(s)
+			}
+			if r != nil {
 				s.ResetTransaction()
 			} else {
 				s.SenderSet = true
 			}
 		case "rcpt":
+			if !s.SenderSet {
+				fmt.Fprintf(&out, "%s: %s\n", line, "503 5.5.1 Error: need MAIL command")
+				continue
+			}
 			s.Stage = "RCPT"
 			s.Recipient = internalAddr(arg)
 			if r = k.Rcpt(s); r == nil {
@@ -197,6 +211,10 @@ func play(t testing.TB, k *Checker, sink *logSink, c *dcase, i int, dir string) 
 			}
 			s.Recipient = first
 		case "data":
+			if !s.SenderSet {
+				fmt.Fprintf(&out, "%s: %s\n", line, "503 5.5.1 Error: need RCPT command")
+				continue
+			}
 			if s.RcptCount == 0 {
 				fmt.Fprintf(&out, "%s: %s\n", line, "554 5.5.1 Error: no valid recipients")
 				continue

@@ -7,6 +7,7 @@ import (
 
 	"github.com/postfix-go/postfix/internal/address"
 	"github.com/postfix-go/postfix/internal/maillog"
+	"github.com/postfix-go/postfix/internal/msg"
 )
 
 // status is the outcome of one restriction, as Postfix's smtpd_check
@@ -35,8 +36,9 @@ const (
 // jump unwinds a restriction evaluation, as Postfix's longjmp does.
 type jump struct{ st status }
 
-func defaultInfo(format string, args ...any) { maillog.Info(format, args...) }
-func defaultWarn(format string, args ...any) { maillog.Warn(format, args...) }
+func defaultInfo(format string, args ...any)  { maillog.Info(format, args...) }
+func defaultWarn(format string, args ...any)  { maillog.Warn(format, args...) }
+func defaultError(format string, args ...any) { maillog.Error(format, args...) }
 
 // eval is one evaluation of restrictions for a session.
 type eval struct {
@@ -111,10 +113,11 @@ func (e *eval) reject(class, code int, dsn, format string, args ...any) status {
 		e.k.warn("DSN detail code configuration error: %s", text)
 		text = "450 4.7.1 Service unavailable"
 	}
-	if len(text) > 510 {
-		text = text[:510]
-	}
-	text = printable(text)
+	// Postfix 3.7.11 does not cut a long reply (a 2000-byte HELO name
+	// comes back whole), but every byte of it that is not printable
+	// (8-bit text too, unless it is UTF-8 and smtputf8_enable is on)
+	// becomes a space: "<x\xe9y>" is answered as "<x y>".
+	text = msg.PrintableRepl(text, e.k.p.utf8, ' ')
 	if !warnOnly && st.deferIfReject.active && text[0] == '5' {
 		st.warnIfReject = 0
 		st.deferIfReject.active = false
@@ -242,24 +245,6 @@ func (e *eval) dsnFix(status, replyClass string) string {
 		e.k.log("mapping DSN status %s into %s status %s", status, replyClass, result)
 	}
 	return result
-}
-
-// printable replaces non-printable bytes with spaces.
-func printable(s string) string {
-	var b []byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c == 0x7f {
-			if b == nil {
-				b = []byte(s)
-			}
-			b[i] = ' '
-		}
-	}
-	if b == nil {
-		return s
-	}
-	return string(b)
 }
 
 // Reply class names, as they appear in reply texts.

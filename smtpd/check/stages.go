@@ -279,9 +279,13 @@ func equalFold(a, b string) bool {
 // are rewritten in the "local" or the "remote" context. Besides the
 // context it may return a reply: a table lookup failed ("451 4.3.0
 // Temporary lookup error", "451 4.3.5 Server configuration error"; the
-// reject line is logged).
+// reject line is logged). Postfix's smtpd asks at MAIL, once the sender
+// restrictions have accepted the sender but before it records the
+// sender, so the reject line has no "from=<...>"; the MAIL command then
+// gets the reply.
 func (k *Checker) RewriteContext(s *Session) (string, *Reply) {
 	e := k.begin(s)
+	e.st().sender = nil
 	for _, w := range k.rewriteClients {
 		st := stDunno
 		switch name := strings.ToLower(w); {
@@ -292,7 +296,6 @@ func (k *Checker) RewriteContext(s *Session) (string, *Reply) {
 			case ok:
 				st = stOK
 			case err != nil:
-				k.warn("%s: %s: lookup error", "local_header_rewrite_clients", w)
 				st = errStatus(err)
 			}
 		case name == "permit_inet_interfaces":
