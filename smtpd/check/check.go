@@ -351,7 +351,7 @@ func (k *Checker) readParams() error {
 	p.utf8 = c.Bool("smtputf8_enable")
 	p.nullKey = c.Get("smtpd_null_access_lookup_key")
 	if v, ok := c.Explicit("smtpd_expansion_filter"); ok {
-		p.expFilter = unescapeFilter(v)
+		p.expFilter = conf.Unescape(v)
 	}
 	p.defRBLReply = c.Get("default_rbl_reply")
 	p.doubleBounce = c.Get("double_bounce_sender")
