@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -107,6 +108,19 @@ func mailbox(t *testing.T, s *system, user string) string {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// sortedMessages puts the messages of an mbox in byte order.
+func sortedMessages(mbox string) string {
+	msgs := strings.SplitAfter(mbox, "\n\nFrom ")
+	for i := range msgs {
+		msgs[i] = strings.TrimSuffix(msgs[i], "From ")
+		if i > 0 {
+			msgs[i] = "From " + msgs[i]
+		}
+	}
+	sort.Strings(msgs)
+	return strings.Join(msgs, "")
 }
 
 // smtpsDialogue talks to a wrapper-mode (smtps) service.
