@@ -142,15 +142,29 @@ func TestQueryServerClosedIdle(t *testing.T) {
 	if _, err := p.Query([]Attr{{"request", "x"}}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond) // the server's hang-up arrives
-	start := time.Now()
-	// The server still answers on a new connection.
+	// Wait until the server has hung up.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		srv.mu.Lock()
+		closed := srv.closed
+		srv.mu.Unlock()
+		if closed == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the server never hung up")
+		}
+	}
+	// The client notices the hang-up before it sends: with one try
+	// allowed, a request written to the dead connection would fail.
+	p.TryLimit = 1
 	if a, err := p.Query([]Attr{{"request", "x"}}); err != nil || a != "DUNNO" {
 		t.Fatalf("after close: %q %v", a, err)
 	}
-	if time.Since(start) > 500*time.Millisecond {
-		t.Errorf("reconnect took %v (a retry delay?)", time.Since(start))
+	srv.mu.Lock()
+	if srv.conns != 2 {
+		t.Errorf("%d connections, want 2", srv.conns)
 	}
+	srv.mu.Unlock()
 	if len(w.lines) != 0 {
 		t.Errorf("warnings: %q", w.lines)
 	}

@@ -20,7 +20,9 @@ type fakeServer struct {
 	mu    sync.Mutex
 	reqs  []string
 	conns int
-	wg    sync.WaitGroup
+	// closed counts connections the server has hung up.
+	closed int
+	wg     sync.WaitGroup
 }
 
 func newFakeServer(t testing.TB, network, addr string, reply func(req string, n int) string) *fakeServer {
@@ -59,7 +61,12 @@ func (s *fakeServer) serve() {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			defer c.Close()
+			defer func() {
+				c.Close()
+				s.mu.Lock()
+				s.closed++
+				s.mu.Unlock()
+			}()
 			br := bufio.NewReader(c)
 			for {
 				var b strings.Builder
