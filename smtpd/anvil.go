@@ -2,7 +2,6 @@ package smtpd
 
 import (
 	"fmt"
-	"net"
 	"strings"
 
 	"github.com/postfix-go/postfix/anvil"
@@ -157,51 +156,6 @@ func (s *session) anvilNewTLS(resumed bool) bool {
 }
 
 // localRewriteOK reports whether local_header_rewrite_clients covers the
-// client (its headers are rewritten as local).
-func (s *session) localRewriteOK() bool {
-	for _, w := range s.p.localRewrite {
-		switch {
-		case w == "permit_inet_interfaces":
-			if s.srv.ownAddr(s.addr) {
-				return true
-			}
-		case w == "permit_mynetworks":
-			s.srv.mynetOnce.Do(func() { s.srv.mynet = newMatcher(s.srv.c, "mynetworks") })
-			if s.srv.mynet.match(s) {
-				return true
-			}
-		case w == "permit_sasl_authenticated":
-			if s.auth.username != "" {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// ownAddr reports whether addr is one of the addresses smtpd receives
-// mail on ($inet_interfaces).
-func (srv *Server) ownAddr(addr string) bool {
-	srv.ownOnce.Do(func() {
-		srv.own = map[string]bool{}
-		for _, w := range conf.SplitList(srv.c.Get("inet_interfaces")) {
-			switch w {
-			case "all":
-				addrs, _ := net.InterfaceAddrs()
-				for _, a := range addrs {
-					if ipn, ok := a.(*net.IPNet); ok {
-						srv.own[ipn.IP.String()] = true
-					}
-				}
-			case "loopback-only", "localhost":
-				srv.own["127.0.0.1"] = true
-				srv.own["::1"] = true
-			default:
-				if ip := net.ParseIP(strings.Trim(w, "[]")); ip != nil {
-					srv.own[ip.String()] = true
-				}
-			}
-		}
-	})
-	return srv.own[addr]
-}
+// client (its headers are rewritten as local), as decided at MAIL
+// (checkRewrite).
+func (s *session) localRewriteOK() bool { return s.tx.localCtx }

@@ -52,14 +52,10 @@ type Server struct {
 	xclient, xforward matcher
 	exceptOnce        sync.Once
 	exceptions        matcher
-	mynetOnce         sync.Once
-	mynet             matcher
 	forbidOnce        sync.Once
 	forbid            *forbiddenList
 	bareOnce          sync.Once
 	bareExempt        matcher
-	ownOnce           sync.Once
-	own               map[string]bool
 	// cleanup opens a cleanup stream; tests may replace it.
 	cleanup func(flags int) (cleanupStream, error)
 }

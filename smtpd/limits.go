@@ -29,7 +29,6 @@ type params struct {
 	softBounce                 bool
 	peerLookup                 bool
 	recvHeaderTLS              bool
-	localRewrite               []string
 	delayOpen                  bool
 	// Read once here rather than for every message or recipient.
 	cleanupFlags                                             int    // from receive_override_options
@@ -61,7 +60,6 @@ func readParams(c *conf.Config) params {
 		softBounce:     c.Bool("soft_bounce"),
 		peerLookup:     c.Bool("smtpd_peername_lookup"),
 		recvHeaderTLS:  c.Bool("smtpd_tls_received_header"),
-		localRewrite:   conf.SplitList(c.Get("local_header_rewrite_clients")),
 		discardEHLO:    map[string]bool{},
 		delayOpen:      c.Bool("smtpd_delay_open_until_valid_rcpt"),
 		cleanupFlags:   receiveFlags(c.Get("receive_override_options")),

@@ -21,6 +21,7 @@ type transaction struct {
 	ret        int    // RET= flags (1 FULL, 2 HDRS)
 	smtputf8   bool
 	authSender string
+	localCtx   bool // local_header_rewrite_clients matched at MAIL (rewrite_context=local)
 	rcpts      []rcpt
 	stream     cleanupStream
 	queueID    string
@@ -98,6 +99,10 @@ func (s *session) mailCmd(arg string) int {
 		s.reply(r)
 		return cmdError
 	}
+	if r := s.checkRewrite(); r != "" {
+		s.reply(r)
+		return cmdError
+	}
 	tx.sender = path.Addr
 	if !s.p.delayOpen && !s.openStream() {
 		s.reply("451 4.3.0 Error: queue file write error")
@@ -106,6 +111,32 @@ func (s *session) mailCmd(arg string) int {
 	tx.active = true
 	s.reply("250 2.1.0 Ok")
 	return cmdOK
+}
+
+// checkRewrite decides, on every MAIL once the sender restrictions have
+// passed, whether cleanup rewrites the message's headers in the local or
+// the remote context (local_header_rewrite_clients), as Postfix's smtpd
+// does. A lookup table that fails or gives an empty result makes MAIL
+// fail with a 451 reply; the checker logs the reject line, which has no
+// from=<...> because the sender is not recorded yet. A stand-alone
+// session (sendmail -bs) has no client to judge: its mail is local.
+func (s *session) checkRewrite() string {
+	s.tx.localCtx = false
+	if s.standalone {
+		s.tx.localCtx = true
+		return ""
+	}
+	if s.srv.checks == nil {
+		return "" // checkMail has answered already
+	}
+	k := s.cs("MAIL")
+	ctx, r := s.srv.checks.RewriteContext(k)
+	if r != nil {
+		k.ResetTransaction()
+		return s.verdict(r)
+	}
+	s.tx.localCtx = ctx == "local"
+	return ""
 }
 
 func (s *session) rcptCmd(arg string) int {

@@ -24,6 +24,7 @@ type checker interface {
 	EndOfData(s *check.Session) *check.Reply
 	Etrn(s *check.Session) *check.Reply
 	Vrfy(s *check.Session) *check.Reply
+	RewriteContext(s *check.Session) (string, *check.Reply)
 }
 
 // checkSession is the check state of one session.

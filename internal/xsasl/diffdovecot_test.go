@@ -150,6 +150,22 @@ func TestDiffDovecot(t *testing.T) {
 		{"AUTH LOGIN", "AUTH LOGIN"},
 		{"AUTH FOO"},
 		{"AUTH CRAM-MD5 " + b64("x")},
+		// The inputs Cyrus's decoder treats specially; Postfix checks the alphabet first here.
+		{"AUTH PLAIN a*b"},
+		{"AUTH PLAIN <a b>"},
+		{"AUTH PLAIN abcd!!"},
+		{"AUTH PLAIN ab=c"},
+		{"AUTH PLAIN ab==cd"},
+		{"AUTH PLAIN \rabcd"},
+		{"AUTH LOGIN", "a*b"},
+		{"AUTH LOGIN", "<a b>"},
+		{"AUTH LOGIN", "ab==ab=="},
+		{"AUTH LOGIN", "ab\rcd"},
+		{"AUTH LOGIN", "\rabc"},
+		{"AUTH LOGIN", b64("alice"), "a*b"},
+		{"AUTH LOGIN", "YR==", b64("wonder")},
+		{"AUTH LOGIN", "="},
+		{"AUTH LOGIN", "YWxpY2U", b64("wonder")},
 		// Several AUTH commands in one session: what user name each failure reports.
 		{"AUTH PLAIN " + b64("\x00alice\x00bad"), "AUTH PLAIN !!!", "AUTH PLAIN =", "AUTH LOGIN " + b64("bob"), "!!", "AUTH FOO"},
 	}

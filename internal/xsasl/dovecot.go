@@ -248,6 +248,20 @@ type dovecotSession struct {
 	offered []string
 	id      uint32 // the request in progress; 0 when none
 	user    string
+	// The client's base64 text that Decode last accepted: Postfix hands it to Dovecot as the
+	// client wrote it, and Dovecot decodes it. Start or Next sends it in place of their bytes.
+	raw    string
+	hasRaw bool
+}
+
+// encoded returns what Start or Next sends for data: the client's text that Decode accepted, or
+// else data encoded.
+func (s *dovecotSession) encoded(data []byte) string {
+	if s.hasRaw {
+		s.hasRaw = false
+		return s.raw
+	}
+	return base64.StdEncoding.EncodeToString(data)
 }
 
 func (s *dovecotSession) Mechanisms() []string { return s.offered }
@@ -255,6 +269,9 @@ func (s *dovecotSession) Mechanisms() []string { return s.offered }
 // Start sends the mechanism name as the client wrote it, as Postfix does.
 func (s *dovecotSession) Start(mech string, initial []byte, hasInitial bool) Result {
 	s.id = 0
+	if !hasInitial {
+		s.hasRaw = false
+	}
 	if !contains(s.offered, strings.ToUpper(mech)) {
 		return Result{Status: Fail, Reason: ReasonDovecotBadMech}
 	}
@@ -271,7 +288,7 @@ func (s *dovecotSession) Start(mech string, initial []byte, hasInitial bool) Res
 		b.WriteString("\tsecured")
 	}
 	if hasInitial {
-		enc := base64.StdEncoding.EncodeToString(initial)
+		enc := s.encoded(initial)
 		if enc == "" {
 			enc = "=" // what Postfix passes on for the client's "="
 		}
@@ -285,7 +302,7 @@ func (s *dovecotSession) Next(response []byte) Result {
 	if s.id == 0 {
 		return Result{Status: Fail, Reason: ReasonDovecotUnavailable}
 	}
-	return s.exchange(fmt.Sprintf("CONT\t%d\t%s\n", s.id, base64.StdEncoding.EncodeToString(response)))
+	return s.exchange(fmt.Sprintf("CONT\t%d\t%s\n", s.id, s.encoded(response)))
 }
 
 // exchange sends one request and waits for its reply.

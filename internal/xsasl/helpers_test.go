@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/postfix-go/postfix/internal/smtpread"
 )
 
 // fakeSaslauthd is an in-process saslauthd: it records each request and answers "OK" when the
@@ -146,7 +148,11 @@ func dialogue(s Session, lines []string, cap *logCapture) (replies []string) {
 			finish(s.Next(b))
 			continue
 		}
-		f := strings.Fields(line)
+		f := smtpread.Fields(line) // as smtpd splits the AUTH command
+		if len(f) < 2 || !strings.EqualFold(f[0], "AUTH") {
+			replies = append(replies, "500 5.5.2 Error: command not recognized")
+			continue
+		}
 		mech = f[1]
 		if len(f) == 3 {
 			b, bad := Decode(s, f[2], true)
