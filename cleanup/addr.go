@@ -173,7 +173,9 @@ func (st *state) bccLookup(param string, m maptypes.Maps, addr string) (string, 
 	s.Delimiters = "" // Postfix ignores the address extension here
 	match, ok, err := s.Address(m, addr)
 	if err != nil {
-		st.tableError(param, addr)
+		// Postfix names no address here.
+		st.d.Warn("%s: %s map lookup problem -- message not accepted, try again later", st.id, param)
+		st.errs |= submit.StatWrite
 		return "", false
 	}
 	return match.Value, ok

@@ -65,8 +65,9 @@ func (st *state) applyChecks(table checkTable, class, text string) (string, bool
 	v, found, err := table.maps.Find(text, false)
 	if err != nil {
 		st.d.Warn("%s: %s map lookup problem -- message not accepted, try again later", st.id, table.param)
+		// No reason: the client reports the status itself ("queue
+		// file write error"), as Postfix's cleanup leaves it.
 		st.errs |= submit.StatWrite
-		st.setReason("4.3.0 Error: queue file write error")
 		return text, true
 	}
 	if !found {

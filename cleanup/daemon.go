@@ -86,6 +86,8 @@ type Daemon struct {
 	bodyChecks  checkTable
 	bodyChkSize int
 	localDomain func(string) bool
+	// tables holds each table opened, by its "type:name".
+	tables map[string]maptypes.Table
 
 	rejectChars string // message_reject_characters, unescaped
 	stripChars  string // message_strip_characters, unescaped
@@ -104,7 +106,7 @@ type Rewriter interface {
 // cannot be opened are reported and treated as failing lookups, so mail
 // is deferred rather than let through unmapped.
 func New(c *conf.Config, l queue.Layout) *Daemon {
-	d := &Daemon{cfg: c, layout: l, Info: maillog.Info, Warn: maillog.Warn}
+	d := &Daemon{cfg: c, layout: l, Info: maillog.Info, Warn: maillog.Warn, tables: map[string]maptypes.Table{}}
 	d.rw = rewrite.NewCache(rewrite.NewClient(c))
 	d.qmgrPath = ipc.Path(c, "public", c.Get("queue_service_name"))
 	d.timeout = c.Time("ipc_timeout", 's')
@@ -170,47 +172,28 @@ func lowerAll(list []string) []string {
 	return out
 }
 
-// failMap is a table that could not be opened: every lookup fails
-// temporarily, so mail waits until the table is fixed.
-type failMap struct{ spec string }
-
-func (f failMap) Lookup(string) (string, bool, error) {
-	return "", false, &maptypes.RetryError{Text: f.spec + ": table is unavailable"}
-}
-func (failMap) Close() error { return nil }
-
-// openMaps opens the tables of parameter name.
+// openMaps opens the tables of parameter name. A table is opened once
+// per process however many parameters name it, as Postfix shares its
+// open tables: one that cannot be opened is logged once ("error: WHY")
+// and fails every lookup temporarily, so mail waits until it is fixed.
+// Lookups log their failures and empty results under name
+// (maptypes.Reported); an empty result fails as a configuration error.
 func (d *Daemon) openMaps(name string) maptypes.Maps {
+	warn := func(format string, args ...any) { d.Warn(format, args...) }
 	var m maptypes.Maps
 	for _, spec := range d.cfg.List(name) {
-		one, err := maptypes.OpenMaps([]string{spec}, maptypes.Default)
-		if err != nil {
-			maillog.Warn("%s: %v", name, err)
-			m = append(m, maptypes.Map{Table: failMap{spec}, Fixed: true})
-			continue
+		t, ok := d.tables[spec]
+		if !ok {
+			t = maptypes.OpenOrUnavailable(spec, maptypes.Default, maillog.Error, warn)
+			d.tables[spec] = t
 		}
-		for _, x := range one {
-			x.Table = loggedTable{Table: x.Table, spec: spec, d: d}
-			m = append(m, x)
+		typ, rest := maptypes.SplitSpec(spec, "")
+		for typ == "proxy" {
+			typ, rest = maptypes.SplitSpec(rest, "")
 		}
+		m = append(m, maptypes.Map{Table: maptypes.Reported(t, spec, name, warn), Fixed: maptypes.IsFixed(typ)})
 	}
 	return m
-}
-
-// loggedTable reports a failed lookup as Postfix's maps layer does:
-// "warning: SPEC lookup error for "KEY"".
-type loggedTable struct {
-	maptypes.Table
-	spec string
-	d    *Daemon
-}
-
-func (t loggedTable) Lookup(key string) (string, bool, error) {
-	v, ok, err := t.Table.Lookup(key)
-	if err != nil {
-		t.d.Warn("%s lookup error for \"%s\"", t.spec, key)
-	}
-	return v, ok, err
 }
 
 // trigger wakes the queue manager as Postfix's cleanup does: "W" and a

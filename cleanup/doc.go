@@ -87,6 +87,19 @@
 // file, so the client keeps the message; a table error never lets mail
 // through unmapped. cleanup logs "ID: message-id=<...>" for each message.
 //
+// Tables are logged as Postfix's cleanup logs them. Each "type:name" is
+// opened once per process, however many parameters name it (header_checks
+// and the MIME and nested header parameters that default to it); one that
+// cannot be opened is logged once ("error: WHY") and each lookup in it
+// then logs "TYPE:NAME is unavailable. WHY". A failed lookup is followed
+// by "TYPE:NAME lookup error for "KEY"", an empty result by "PARAM lookup
+// of KEY returns an empty string result" and "PARAM should return NO
+// RESULT in case of NOT FOUND"; then cleanup says "ID: PARAM map lookup
+// problem [for ADDRESS] -- message not accepted, try again later" and
+// fails the message with "queue file write error" (virtual alias
+// expansion: "4.6.0 Alias expansion error"), so pickup keeps it in
+// maildrop and smtpd answers 451.
+//
 // Security: cleanup runs chrooted or not as master.cf says, as mail_owner;
 // it trusts its clients only as far as the protocol: bad records are
 // reported and refused, never a panic.

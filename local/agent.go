@@ -54,6 +54,10 @@ type aliasTable struct {
 	spec  string
 	table maptypes.Table
 	owner int // uid of the table file; 0 for root or no file
+	// reported is table for the searches Postfix makes through its
+	// maps layer (owner- aliases): failures and empty results are
+	// logged under alias_maps.
+	reported maptypes.Table
 }
 
 // Agent is the local delivery agent with its configuration and tables.
@@ -252,12 +256,13 @@ func newAgent(c *conf.Config, service string, root bool, passwdFile string) (*Ag
 		a.ownerUID, a.ownerGID = pw.uid, pw.gid
 	}
 
+	// An alias table that cannot be opened is logged once ("error:
+	// WHY") and fails its lookups, so mail for local names waits
+	// ("alias database unavailable") until it is fixed, as in Postfix.
 	for _, spec := range c.List("alias_maps") {
-		t, err := maptypes.Open(spec, maptypes.Default)
-		if err != nil {
-			return nil, err
-		}
-		a.aliases = append(a.aliases, aliasTable{spec: spec, table: t, owner: tableOwner(spec)})
+		t := maptypes.OpenOrUnavailable(spec, maptypes.Default, maillog.Error, maillog.Warn)
+		a.aliases = append(a.aliases, aliasTable{spec: spec, table: t, owner: tableOwner(spec),
+			reported: maptypes.Reported(t, spec, "alias_maps", maillog.Warn)})
 	}
 	open := func(name string) (maptypes.Maps, error) {
 		specs := c.List(name)

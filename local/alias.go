@@ -22,7 +22,7 @@ var errAliasRetry = errors.New("alias database unavailable")
 // wins.
 func (a *Agent) aliasLookup(name string) (string, bool, error) {
 	for _, t := range a.aliases {
-		v, ok, err := t.table.Lookup(name)
+		v, ok, err := t.reported.Lookup(name)
 		if err != nil {
 			return "", false, errAliasRetry
 		}
@@ -55,6 +55,7 @@ func (j *job) deliverAlias(s state, usr userAttr, name string) (bool, int) {
 	for _, t := range j.a.aliases {
 		value, ok, err := t.table.Lookup(name)
 		if err != nil {
+			maillog.Warn("%s: lookup of '%s' failed", t.spec, name)
 			return true, j.deferf(s, "4.3.0", "alias database unavailable")
 		}
 		if !ok {

@@ -18,6 +18,12 @@
 //     with one more such list per line, "#" comments). |command and /file are
 //     allowed only from the sources in allow_mail_to_commands and
 //     allow_mail_to_files. An alias that names itself delivers to the user.
+//     An alias table that cannot be opened is logged once, when the agent
+//     starts ("error: WHY"); a lookup in it, or one that fails, logs
+//     "TYPE:NAME is unavailable. WHY" (the first case) and "TYPE:NAME:
+//     lookup of 'NAME' failed", and the recipient is deferred with "alias
+//     database unavailable" (4.3.0), as in Postfix; so is an alias with an
+//     empty value ("no recipient in alias lookup result for NAME").
 //  2. Mail that an alias with an owner- alias, a .forward file or an
 //     :include: file sent to another local user is re-submitted through
 //     cleanup as a new message (new queue ID), logged as

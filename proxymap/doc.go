@@ -53,6 +53,13 @@
 // usually none) at the next connection and exits, so that master starts
 // one that reads the new contents.
 //
+// A table that cannot be opened is logged as Postfix's proxymap logs it:
+// "error: WHY" and "TYPE:NAME is unavailable. WHY" when it is first
+// asked for, and only the second line for another instance (other UTF-8
+// or null-byte flags); its lookups answer status 2. Requests that differ
+// in their folding flags alone share the failed instance, so a client's
+// open request and the lookups that follow it are reported once.
+//
 // # Security
 //
 // proxymap opens tables as mail_owner; the tables it serves are only

@@ -155,6 +155,10 @@ func TestProxymapMatchesPostfix(t *testing.T) {
 		req("sequence", "hash:ETC/t", 0, attr.Int("function", 7)),
 		req("update", "hash:ETC/t", 0, key("k"), attr.Str("value", "v")),
 		req("delete", "hash:ETC/t", 0, key("k")),
+		// The table that cannot be opened, asked with the UTF-8 flag
+		// (another instance): Postfix says again that it is
+		// unavailable, but logs no second "error:" line.
+		req("lookup", "hash:ETC/missing", utf8Lock, key("b")),
 		{attr.Str("request", "bogus"), attr.Str("table", "x")},
 		req("lookup", "hash:ETC/t", 0, key("a")),
 	}

@@ -279,13 +279,22 @@ func (s *Server) find(table string, flags uint32, write bool) (*instance, uint32
 		}
 		// proxywrite changed this table itself: read it anew.
 		in.t.Close()
+	} else if in := s.failedOpen(name, of, true); in != nil {
+		// Postfix keys its instances without the folding flags,
+		// which an open request lacks and the lookups that follow
+		// carry: a table that cannot be opened is reported once.
+		return in, maptypes.ProxyStatOK
 	}
 	in := &instance{name: name, reg: name + ":" + instFlagNames(flags)}
 	in.t, in.err = maptypes.Open(name, of)
 	if in.err != nil {
 		// As Postfix's surrogate table: say why once, then answer
-		// every request with a temporary failure.
-		s.log.Error("%s", in.err)
+		// every request with a temporary failure. Another instance
+		// of a table that failed (other UTF-8 or null-byte flags)
+		// is only said to be unavailable.
+		if s.failedOpen(name, of, false) == nil {
+			s.log.Error("%s", in.err)
+		}
 		s.log.Warn("%s is unavailable. %s", name, in.err)
 	}
 	in.reply = openReply(typ, flags)
@@ -300,6 +309,19 @@ func (s *Server) find(table string, flags uint32, write bool) (*instance, uint32
 	}
 	s.tables[k] = in
 	return in, maptypes.ProxyStatOK
+}
+
+// failedOpen returns an instance of table name whose open failed, if
+// any: with same, only one whose flags differ from of in folding at
+// most; s.mu is held.
+func (s *Server) failedOpen(name string, of maptypes.OpenFlags, same bool) *instance {
+	const fold = maptypes.FoldFixed | maptypes.FoldPattern
+	for k, in := range s.tables {
+		if k.name == name && in.err != nil && (!same || k.flags&^fold == of&^fold) {
+			return in
+		}
+	}
+	return nil
 }
 
 // instFlagNames spells the instance flags of a request as Postfix names

@@ -33,7 +33,16 @@
 // domain and parent domains, "*") and $relocated_maps have the last word.
 // "verify" uses the address_verify_* variants of those parameters. A table
 // that cannot be read sets the FAIL flag in the reply, so that callers try
-// again later rather than bounce or misroute mail.
+// again later rather than bounce or misroute mail (qmgr defers it:
+// "4.3.0 address resolver failure"). As in Postfix, a table is opened once
+// per process; one that cannot be opened is logged once ("error: WHY")
+// and each lookup then logs "TYPE:NAME is unavailable. WHY"; a failed
+// transport_maps or relocated_maps lookup adds "TYPE:NAME lookup error
+// for "KEY"", an empty result "PARAM lookup of KEY returns an empty
+// string result" and "PARAM should return NO RESULT in case of NOT
+// FOUND", both then "PARAM lookup failure". "*" is looked up in
+// transport_maps and address_verify_transport_maps when the daemon
+// starts.
 //
 // # Protocol
 //

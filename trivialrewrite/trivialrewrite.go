@@ -24,7 +24,7 @@ func Run() {
 			if len(s.Args) > 0 {
 				maillog.Fatal("unexpected command-line argument: %s", s.Args[0])
 			}
-			engine = rewrite.NewEngine(s.Config, maillog.Warn)
+			engine = rewrite.NewEngineLog(s.Config, maillog.Warn, maillog.Error)
 			timeout = s.Config.Time("ipc_timeout", 's')
 			return nil
 		},

@@ -40,6 +40,12 @@ type Engine struct {
 	search maptypes.Search
 
 	tables []namedTable
+	opened map[string]maptypes.Table // by "type:name"
+
+	// Error receives the "error:" lines (a table that cannot be
+	// opened); NewEngine sets it to msg.Error, or to warn when one is
+	// given, and NewEngineLog to what it is given.
+	Error func(format string, args ...any)
 }
 
 // namedTable is a table the engine opened, for Changed.
@@ -48,25 +54,29 @@ type namedTable struct {
 	table maptypes.Table
 }
 
-// openTable opens spec; a failure is logged and gives a table whose
-// lookups fail, so that requests are deferred rather than misrouted.
+// openTable opens spec, once per engine however many parameters name
+// it (Postfix shares its open tables). A table that cannot be opened is
+// logged once through Error ("error: WHY") and replaced by a stand-in
+// whose lookups log "SPEC is unavailable. WHY" and fail temporarily, so
+// requests that need it are deferred rather than misrouted.
 func (e *Engine) openTable(spec string) maptypes.Table {
+	if t, ok := e.opened[spec]; ok {
+		return t
+	}
 	flags := maptypes.FoldFixed
 	if e.smtputf8 {
 		flags |= maptypes.UTF8
 	}
-	var t maptypes.Table
-	t, err := maptypes.Open(spec, flags)
-	if err != nil {
-		e.warn("%s is unavailable. %v", spec, err)
-		t = failTable{err}
-	} else {
-		_, name := maptypes.SplitSpec(spec, "")
-		e.tables = append(e.tables, namedTable{name: name, table: t})
-	}
+	t := maptypes.OpenOrUnavailable(spec, flags, e.errorf, e.warn)
+	_, name := maptypes.SplitSpec(spec, "")
+	e.tables = append(e.tables, namedTable{name: name, table: t})
 	if e.smtputf8 {
 		t = utf8Table{Table: t, spec: spec, warn: e.warn}
 	}
+	if e.opened == nil {
+		e.opened = map[string]maptypes.Table{}
+	}
+	e.opened[spec] = t
 	return t
 }
 
@@ -132,10 +142,17 @@ type resContext struct {
 // cannot be opened is reported and fails every lookup, so requests that
 // need it come back with FlagFail.
 func NewEngine(c *conf.Config, warn func(format string, args ...any)) *Engine {
+	errorf := warn
 	if warn == nil {
-		warn = msg.Warn
+		warn, errorf = msg.Warn, msg.Error
 	}
-	e := &Engine{Warn: warn}
+	return NewEngineLog(c, warn, errorf)
+}
+
+// NewEngineLog is NewEngine with the function that logs "error:" lines
+// (a table that cannot be opened) as well; the daemon uses it.
+func NewEngineLog(c *conf.Config, warn, errorf func(format string, args ...any)) *Engine {
+	e := &Engine{Warn: warn, Error: errorf}
 	e.init(c)
 	return e
 }
@@ -143,6 +160,12 @@ func NewEngine(c *conf.Config, warn func(format string, args ...any)) *Engine {
 func (e *Engine) warn(format string, args ...any) {
 	if e.Warn != nil {
 		e.Warn(format, args...)
+	}
+}
+
+func (e *Engine) errorf(format string, args ...any) {
+	if e.Error != nil {
+		e.Error(format, args...)
 	}
 }
 
@@ -177,7 +200,7 @@ func (e *Engine) init(c *conf.Config) {
 	e.virtAlias = newMatchList(c.Get("virtual_alias_domains"), false, false, e.openTable, w)
 	e.virtMailbox = newMatchList(c.Get("virtual_mailbox_domains"), false, false, e.openTable, w)
 	e.relayDomains = newMatchList(c.Get("relay_domains"), true, parent("relay_domains"), e.openTable, w)
-	e.relocated = e.openMaps(c.Get("relocated_maps"), w)
+	e.relocated = e.reportedMaps(e.openMaps(c.Get("relocated_maps"), w), c.Get("relocated_maps"), "relocated_maps")
 	e.ownAddrs = newAddrSet(c, w)
 	e.search = maptypes.NewSearch(c.Get, "")
 	e.search.Local = func(domain string) bool {
@@ -208,7 +231,8 @@ func (e *Engine) init(c *conf.Config) {
 		rp.sndDefXport = e.openMaps(c.Get(rp.sndDefXportName), w)
 		rp.sndRelay = e.openMaps(c.Get(rp.sndRelayName), w)
 		if spec := c.Get(rp.transportName); strings.TrimSpace(spec) != "" {
-			rp.transport = newTransportInfo(e.openMaps(spec, w), maptypes.NewSearch(c.Get, "transport_maps"))
+			m := e.reportedMaps(e.openMaps(spec, w), spec, rp.transportName)
+			rp.transport = newTransportInfo(m, maptypes.NewSearch(c.Get, "transport_maps"))
 		}
 		return rp
 	}
@@ -225,6 +249,20 @@ func (e *Engine) openMaps(spec string, w warnFunc) maptypes.Maps {
 		m = append(m, maptypes.Map{Table: e.openTable(s), Fixed: maptypes.IsFixed(typ)})
 	}
 	return m
+}
+
+// reportedMaps makes the lookups of m, opened from spec, log as
+// Postfix's maps of parameter title do: a failure is followed by
+// "TYPE:NAME lookup error for "KEY"", and an empty result is logged
+// under title and fails (maptypes.Reported).
+func (e *Engine) reportedMaps(m maptypes.Maps, spec, title string) maptypes.Maps {
+	specs := conf.SplitList(spec)
+	out := make(maptypes.Maps, len(m))
+	for i, x := range m {
+		x.Table = maptypes.Reported(x.Table, specs[i], title, e.warn)
+		out[i] = x
+	}
+	return out
 }
 
 // RewriteExternal rewrites an external-form address with rule set

@@ -34,21 +34,22 @@ func TestEngineChanged(t *testing.T) {
 	}
 }
 
-// A table that cannot be opened is reported once, and each request that
-// needs it fails (FlagFail) with a warning, so that qmgr defers the mail.
+// A table that cannot be opened is reported once, as an error, and each
+// request that needs it fails (FlagFail) with a warning, so that qmgr
+// defers the mail.
 func TestEngineUnavailableTable(t *testing.T) {
 	t.Parallel()
 	s := newSysDir(t, "relay_domains = hash:@ETC@/missing\n", nil)
-	wl := &warnLog{}
-	e := NewEngine(s.config(t), wl.warn)
-	if w := wl.text(); !strings.Contains(w, "missing is unavailable") {
-		t.Errorf("open warning %q", w)
+	wl, el := &warnLog{}, &warnLog{}
+	e := NewEngineLog(s.config(t), wl.warn, el.warn)
+	if w := el.text(); !strings.Contains(w, "open database") || !strings.Contains(w, "missing.db: No such file") {
+		t.Errorf("open error %q", w)
 	}
 	r := e.Resolve("", "u@remote.example")
 	if r.Flags&FlagFail == 0 {
 		t.Errorf("Resolve = %+v, want FlagFail", r)
 	}
-	if w := wl.text(); !strings.HasSuffix(w, "relay_domains lookup failure") {
+	if w := wl.text(); !strings.Contains(w, "missing is unavailable") || !strings.HasSuffix(w, "relay_domains lookup failure") {
 		t.Errorf("warnings %q", w)
 	}
 	// Local mail does not need the table.
@@ -68,5 +69,42 @@ func TestEngineQuiet(t *testing.T) {
 	e.RewriteExternal(RuleLocal, "user")
 	if w := wl.text(); w != "" {
 		t.Errorf("warnings for ordinary requests: %q", w)
+	}
+}
+
+// Transport and relocated tables log as Postfix's trivial-rewrite does:
+// a table named by transport_maps and address_verify_transport_maps is
+// opened, and reported unopenable, once; "*" is looked up for each of
+// them when the engine starts; an empty result is a failure logged under
+// the parameter's name.
+func TestEngineTableReports(t *testing.T) {
+	t.Parallel()
+	s := newSysDir(t, "transport_maps = hash:@ETC@/missing\n", nil)
+	wl, el := &warnLog{}, &warnLog{}
+	e := NewEngineLog(s.config(t), wl.warn, el.warn)
+	if n := strings.Count(el.text(), "open database"); n != 1 {
+		t.Errorf("%d open errors, want 1: %q", n, el.text())
+	}
+	if n := strings.Count(wl.text(), `missing lookup error for "*"`); n != 2 {
+		t.Errorf("%d wild-card lookups at start, want 2: %q", n, wl.text())
+	}
+	if r := e.Resolve("", "u@remote.example"); r.Flags&FlagFail == 0 {
+		t.Errorf("Resolve = %+v, want FlagFail", r)
+	}
+	if w := wl.text(); !strings.HasSuffix(w, "missing lookup error for \"u@remote.example\"\ntransport_maps lookup failure") {
+		t.Errorf("warnings %q", w)
+	}
+
+	s = newSysDir(t, "relocated_maps = inline:{u@remote.example=}\n", nil)
+	wl = &warnLog{}
+	e = NewEngine(s.config(t), wl.warn)
+	if r := e.Resolve("", "u@remote.example"); r.Flags&FlagFail == 0 {
+		t.Errorf("Resolve = %+v, want FlagFail", r)
+	}
+	want := "relocated_maps lookup of u@remote.example returns an empty string result\n" +
+		"relocated_maps should return NO RESULT in case of NOT FOUND\n" +
+		"relocated_maps lookup failure"
+	if w := wl.text(); w != want {
+		t.Errorf("warnings %q, want %q", w, want)
 	}
 }

@@ -22,8 +22,12 @@ type transportInfo struct {
 	wildNexthp string
 }
 
+// newTransportInfo looks the "*" entry up at once, as Postfix's
+// trivial-rewrite does when it starts (a failing table is logged then).
 func newTransportInfo(m maptypes.Maps, s maptypes.Search) *transportInfo {
-	return &transportInfo{maps: m, search: s}
+	t := &transportInfo{maps: m, search: s}
+	t.lookupWildcard()
+	return t
 }
 
 // update applies a table value "transport:nexthop" to channel and nexthop:
@@ -92,10 +96,7 @@ func (t *transportInfo) lookup(addr, rcptDomain string, channel, nexthop *string
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.wildErr != nil || time.Now().After(t.expire) {
-		var ch, hop string
-		ok, err := t.find("*", "", false, &ch, &hop)
-		t.wildErr, t.wildFound, t.wildChan, t.wildNexthp = err, ok, ch, hop
-		t.expire = time.Now().Add(30 * time.Second)
+		t.lookupWildcard()
 	}
 	if t.wildErr != nil {
 		return false, t.wildErr
@@ -105,4 +106,13 @@ func (t *transportInfo) lookup(addr, rcptDomain string, channel, nexthop *string
 		return true, nil
 	}
 	return false, nil
+}
+
+// lookupWildcard looks the "*" entry up again; t.mu is held, or t not yet
+// shared.
+func (t *transportInfo) lookupWildcard() {
+	var ch, hop string
+	ok, err := t.find("*", "", false, &ch, &hop)
+	t.wildErr, t.wildFound, t.wildChan, t.wildNexthp = err, ok, ch, hop
+	t.expire = time.Now().Add(30 * time.Second)
 }
