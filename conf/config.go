@@ -101,8 +101,27 @@ func (c *Config) withService(service, process string, params [][2]string) *Confi
 	}
 	n.overrides["service_name"] = service
 	n.overrides["process_name"] = process
+	n.reuseMynetworks(c)
 	n.Warm()
 	return n
+}
+
+// reuseMynetworks takes parent's computed mynetworks when the parameters
+// it is computed from read the same in c: listing the machine's
+// interfaces is the costliest part of a daemon's start-up configuration,
+// and the result could only differ if the interfaces changed in the
+// microseconds between the two views.
+func (c *Config) reuseMynetworks(parent *Config) {
+	v, ok := parent.computed["mynetworks"]
+	if !ok {
+		return
+	}
+	for _, name := range []string{"mynetworks_style", "inet_interfaces", "inet_protocols"} {
+		if c.Get(name) != parent.Get(name) {
+			return
+		}
+	}
+	c.computed["mynetworks"] = v
 }
 
 // Explicit returns the value set by an override or main.cf, if any.

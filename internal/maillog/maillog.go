@@ -31,6 +31,13 @@
 // not printable ASCII become '?'; with smtputf8_enable = yes, which Init
 // passes to msg.SetUTF8, UTF-8 sequences are kept.
 //
+// As in Postfix, the text of a line sent to maillog_file or syslog is cut
+// after its first 2000 bytes (MaxText), silently: no marker is added, the
+// "warning: " and like prefixes do not count, and the cut is by bytes, so
+// with smtputf8_enable = yes it may split a UTF-8 sequence, as Postfix's
+// does. The copy on standard error (Stderr) is not cut, as Postfix's is
+// not.
+//
 // Init also routes the internal/msg diagnostics (msg.Warn, msg.Fatal, the
 // configuration warnings of package conf) into the log. A command run by a
 // person (postfix, postqueue, sendmail, postdrop) additionally keeps its
@@ -47,6 +54,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -78,7 +86,17 @@ var (
 	exitFn              = os.Exit
 	now                 = time.Now
 	errOut    io.Writer = os.Stderr
+	// pid is the process id in every line; a Go process never forks
+	// without exec, so it cannot change.
+	pid = os.Getpid()
+	// lineBuf is reused for each line (mu is held while it is built).
+	lineBuf []byte
 )
+
+// MaxText is the most bytes of a line's text (after the "warning: " or
+// like prefix) that go to maillog_file or syslog; the rest is dropped, as
+// Postfix drops it.
+const MaxText = 2000
 
 // Init starts logging for program name ("cleanup"): the tag becomes
 // "$syslog_name/name". See the package comment for where lines go. It may
@@ -252,7 +270,7 @@ func emit(sev int, prefix, text string) {
 			return
 		}
 	}
-	writeLog(sev, prefix+text)
+	writeLog(sev, prefix, text)
 }
 
 // OpenLazily makes the next Init open maillog_file only when the first
@@ -265,10 +283,13 @@ func OpenLazily() {
 	mu.Unlock()
 }
 
-// writeLog sends one line to the file or syslog; mu is held.
-func writeLog(sev int, text string) {
+// writeLog sends one line to the file or syslog; mu is held. prefix is
+// "warning: " and the like, text the masked text, cut here at MaxText.
+func writeLog(sev int, prefix, text string) {
+	if len(text) > MaxText {
+		text = text[:MaxText]
+	}
 	t := now()
-	pid := os.Getpid()
 	if file == nil && lazyPath != "" {
 		if f, err := os.OpenFile(lazyPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0600); err == nil {
 			file = f
@@ -278,26 +299,55 @@ func writeLog(sev int, text string) {
 		lazyPath = ""
 	}
 	if file != nil {
-		line := fmt.Sprintf("%s %s %s[%d]: %s\n", t.Format("Jan 02 15:04:05"), host, tag, pid, text)
-		if _, err := file.Write([]byte(line)); err != nil {
-			fmt.Fprint(errOut, line)
+		line := fileLine(t, prefix, text)
+		if _, err := file.Write(line); err != nil {
+			errOut.Write(line)
 		}
 		return
 	}
-	line := fmt.Sprintf("<%d>%s %s[%d]: %s", syslogFac|sev, t.Format("Jan _2 15:04:05"), tag, pid, text)
+	// glibc's syslog(3) form: "<PRI>Mmm dd hh:mm:ss TAG[PID]: TEXT".
+	b := append(lineBuf[:0], '<')
+	b = strconv.AppendInt(b, int64(syslogFac|sev), 10)
+	b = append(b, '>')
+	b = t.AppendFormat(b, "Jan _2 15:04:05")
+	b = appendTail(b, prefix, text)
+	lineBuf = b
 	if syslogC != nil {
-		if _, err := syslogC.Write([]byte(line)); err == nil {
+		if _, err := syslogC.Write(b); err == nil {
 			return
 		}
 		syslogC.Close()
 		syslogC = dialSyslog()
 		if syslogC != nil {
-			if _, err := syslogC.Write([]byte(line)); err == nil {
+			if _, err := syslogC.Write(b); err == nil {
 				return
 			}
 		}
 	}
-	fmt.Fprintf(errOut, "%s %s %s[%d]: %s\n", t.Format("Jan 02 15:04:05"), host, tag, pid, text)
+	errOut.Write(fileLine(t, prefix, text))
+}
+
+// fileLine formats a maillog_file line, newline included, into lineBuf:
+// "Mmm dd hh:mm:ss HOST TAG[PID]: TEXT".
+func fileLine(t time.Time, prefix, text string) []byte {
+	b := t.AppendFormat(lineBuf[:0], "Jan 02 15:04:05")
+	b = append(b, ' ')
+	b = append(b, host...)
+	b = appendTail(b, prefix, text)
+	b = append(b, '\n')
+	lineBuf = b
+	return b
+}
+
+// appendTail appends " TAG[PID]: PREFIXTEXT".
+func appendTail(b []byte, prefix, text string) []byte {
+	b = append(b, ' ')
+	b = append(b, tag...)
+	b = append(b, '[')
+	b = strconv.AppendInt(b, int64(pid), 10)
+	b = append(b, "]: "...)
+	b = append(b, prefix...)
+	return append(b, text...)
 }
 
 // syslogPath is the local syslog socket (tests replace it).
@@ -324,16 +374,20 @@ func (msgWriter) Write(p []byte) (int, error) {
 		if i := strings.Index(line, ": "); i >= 0 {
 			text = line[i+2:]
 		}
-		sev := sevInfo
+		// The severity goes apart from the text, which alone is cut at
+		// MaxText.
+		sev, prefix := sevInfo, ""
 		switch {
 		case strings.HasPrefix(text, "warning: "):
-			sev = sevWarning
+			sev, prefix = sevWarning, "warning: "
 		case strings.HasPrefix(text, "error: "):
-			sev = sevErr
-		case strings.HasPrefix(text, "fatal: "), strings.HasPrefix(text, "panic: "):
-			sev = sevCrit
+			sev, prefix = sevErr, "error: "
+		case strings.HasPrefix(text, "fatal: "):
+			sev, prefix = sevCrit, "fatal: "
+		case strings.HasPrefix(text, "panic: "):
+			sev, prefix = sevCrit, "panic: "
 		}
-		emit(sev, "", text)
+		emit(sev, prefix, text[len(prefix):])
 	}
 	return len(p), nil
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/postfix-go/postfix/internal/testutil"
 )
 
-func config(t *testing.T, extra string) (*conf.Config, string) {
+func config(t testing.TB, extra string) (*conf.Config, string) {
 	t.Helper()
 	dir := t.TempDir()
 	log := filepath.Join(dir, "maillog")
