@@ -221,8 +221,11 @@ func deliverStatus(t *testing.T, p *agentProc, content string, rcpts ...string) 
 	}
 	nc, err := net.Dial("unix", p.sock)
 	if err != nil {
-		time.Sleep(100 * time.Millisecond)
-		t.Fatalf("%v; stderr: %s; log:\n%s", err, p.stderr.String(), strings.Join(p.sys.lines(""), "\n"))
+		// The agent is gone or broken: stop it, so that its standard
+		// error is complete (and no longer written) when it is read.
+		_ = p.cmd.Process.Kill()
+		werr := p.cmd.Wait()
+		t.Fatalf("%v; agent: %v; stderr: %s; log:\n%s", err, werr, p.stderr.String(), strings.Join(p.sys.lines(""), "\n"))
 	}
 	_ = nc.SetDeadline(time.Now().Add(30 * time.Second))
 	c, err := deliver.NewConn(nc, "private/local", 20*time.Second)
