@@ -154,6 +154,9 @@ func (s *session) authCmd(arg string) int {
 			s.readError(err, "AUTH")
 			return cmdHangup
 		}
+		// Postfix reads the response as any other line: every CR
+		// before the LF goes, so "*\r" still cancels.
+		line = strings.TrimRight(line, "\r")
 		if line == "*" {
 			maillog.Warn("%s: SASL %s authentication aborted", s.namaddr(), mech)
 			s.reply("501 5.7.0 Authentication aborted")

@@ -101,14 +101,16 @@ func (s *session) openStream() bool {
 			st.PutString(record.Filter, f)
 		}
 		ident := tx.queueID
-		if s.fwd.set {
+		if s.fwd.ident != "" {
 			ident = s.fwd.ident
 		}
 		if ident != "" {
 			st.PutAttr("log_ident", ident)
 		}
+		// Nor does Postfix's smtpd -S write a rewrite context: pickup
+		// gives maildrop mail its own.
+		st.PutAttr("rewrite_context", s.rewriteContext())
 	}
-	st.PutAttr("rewrite_context", s.rewriteContext())
 	if s.auth.method != "" {
 		st.PutAttr("sasl_method", s.auth.method)
 		st.PutAttr("sasl_username", s.auth.username)
@@ -171,6 +173,10 @@ func (s *session) writeRcpt(r rcpt) {
 // rewriteContext is "local" for clients that local_header_rewrite_clients
 // allows, else "remote".
 func (s *session) rewriteContext() string {
+	// XFORWARD SOURCE overrides local_header_rewrite_clients.
+	if src := s.fwd.source; src != "" {
+		return src
+	}
 	if s.localRewriteOK() {
 		return "local"
 	}
@@ -334,6 +340,8 @@ func cleanupReply(status int, reason string) string {
 func (s *session) endTransaction() {
 	s.tx.abort()
 	s.tx = transaction{}
+	// XFORWARD describes one transaction, as in Postfix.
+	s.fwd = forwardState{}
 	s.checkReset()
 }
 

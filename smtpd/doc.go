@@ -60,8 +60,15 @@
 // authorized). XCLIENT forgets the HELO name, protocol and login unless it
 // gives them, and runs smtpd_client_restrictions again for the new client
 // (without smtpd_delay_reject a reject replaces its 220 greeting, as at
-// connect time). XFORWARD attributes go into the log_* queue file
-// attributes and the client= log line.
+// connect time). XCLIENT NAME with a host name sets the reverse name too
+// (until a later REVERSE_NAME); [TEMPUNAVAIL] stands for a temporary
+// lookup failure, [UNAVAILABLE] for a permanent one. permit_inet_interfaces
+// still judges the address the connection really comes from. XFORWARD
+// attributes hold for one mail transaction (the message, RSET, HELO/EHLO
+// or XCLIENT ends them) and go into the log_* queue file attributes and
+// the client= log line; XFORWARD SOURCE=LOCAL or REMOTE (or [UNAVAILABLE],
+// local) sets rewrite_context. An attribute without a value gets "501
+// 5.5.4 Error: attribute=value expected".
 //
 // # Restrictions
 //
@@ -88,7 +95,8 @@
 // AUTH=S other than <>, S as it wrote it in xtext; ", orig_queue_id=…,
 // orig_client=…" after XFORWARD). The envelope is written as Postfix's
 // smtpd writes it: arrival time, content_filter, log_ident,
-// rewrite_context (local for local_header_rewrite_clients), SASL
+// rewrite_context (local for local_header_rewrite_clients; not written by
+// sendmail -bs, whose maildrop file pickup gives its own), SASL
 // attributes, DSN envelope_id and ret_flags, the sender, the BODY=
 // encoding, the client attributes for logging and for XCLIENT/XFORWARD,
 // and per recipient its notify_flags and dsn_orig_rcpt before R. The

@@ -63,6 +63,7 @@ func lookupCmd(verb string) *cmd {
 func (s *session) heloReset() {
 	s.tx.abort()
 	s.tx = transaction{}
+	s.fwd = forwardState{}
 	// The restrictions forget the sender too: a later VRFY reject logs
 	// no from=<>.
 	s.checkReset()
@@ -198,6 +199,7 @@ func (s *session) rsetCmd(arg string) int {
 	}
 	s.tx.abort()
 	s.tx = transaction{}
+	s.fwd = forwardState{}
 	s.checkReset()
 	s.reply("250 2.0.0 Ok")
 	return cmdOK

@@ -2,6 +2,8 @@ package smtpd
 
 import (
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -46,7 +48,7 @@ func newChecker(c *conf.Config, s *Server) (checker, error) {
 // cs returns the session's check state, filled from the session.
 func (s *session) cs(stage string) *check.Session {
 	if s.check == nil {
-		s.check = &check.Session{}
+		s.check = &check.Session{PeerAddr: s.peerAddr()}
 	}
 	k := s.check
 	f := s
@@ -67,6 +69,17 @@ func (s *session) cs(stage string) *check.Session {
 	k.Pipelined = f.illegalPipelining
 	k.Stage = stage
 	return k
+}
+
+// peerAddr is the address the connection itself comes from, whatever
+// XCLIENT announced; "unknown" when it is not an Internet socket.
+func (s *session) peerAddr() string {
+	ra, ok := s.conn.RemoteAddr().(*net.TCPAddr)
+	if !ok {
+		return "unknown"
+	}
+	ip, _ := netip.AddrFromSlice(ra.IP)
+	return ip.Unmap().String()
 }
 
 // verdict is the reply text of a check result ("" to go on).

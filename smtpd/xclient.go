@@ -9,7 +9,8 @@ import (
 type forwardState struct {
 	set                           bool
 	name, addr, port, proto, helo string
-	ident, source                 string
+	ident                         string
+	source                        string // "local" or "remote" (rewrite_context)
 }
 
 // fwdInfo is the client as recorded in the log_* attributes.
@@ -68,9 +69,19 @@ func xvalue(v string) (string, bool) {
 	return d, true
 }
 
+// isTempUnavail says whether an xtext value is the [TEMPUNAVAIL] marker.
+func isTempUnavail(v string) bool {
+	d, _ := xtextDecode(v)
+	return strings.EqualFold(d, "[TEMPUNAVAIL]")
+}
+
 // xattr is one NAME=value of an XCLIENT or XFORWARD command, its value
-// decoded.
-type xattr struct{ name, value string }
+// decoded (raw: the value as the client wrote it); temp says the value
+// was [TEMPUNAVAIL].
+type xattr struct {
+	name, value, raw string
+	temp             bool
+}
 
 // xattrs checks what XCLIENT and XFORWARD (cmd) have in common —
 // authorization, no mail transaction, NAME=value syntax, xtext and UTF-8 —
@@ -93,8 +104,9 @@ func (s *session) xattrs(cmd, arg string, allowed bool) ([]xattr, bool) {
 	attrs := make([]xattr, 0, len(words))
 	for _, w := range words {
 		name, val, ok := strings.Cut(w, "=")
-		if !ok {
-			s.reply("501 5.5.4 Syntax: " + cmd + " attribute=value...")
+		if !ok || val == "" {
+			// Postfix's reply for a word without "=" or without a value.
+			s.reply("501 5.5.4 Error: attribute=value expected")
 			return nil, false
 		}
 		v, ok := xvalue(val)
@@ -102,7 +114,7 @@ func (s *session) xattrs(cmd, arg string, allowed bool) ([]xattr, bool) {
 			s.reply("501 5.5.4 Bad UTF-8 syntax in " + cmd + " attribute value")
 			return nil, false
 		}
-		attrs = append(attrs, xattr{name, v})
+		attrs = append(attrs, xattr{name, v, val, v == "" && isTempUnavail(val)})
 	}
 	return attrs, true
 }
@@ -118,21 +130,23 @@ func (s *session) xclientCmd(arg string) int {
 	n.helo, n.protocol = "", "SMTP"
 	// Nor has it logged in, unless LOGIN says so.
 	n.auth.username, n.auth.method = "", ""
-	gotName, gotRev := false, false
 	for _, a := range attrs {
 		name, v := a.name, a.value
 		switch strings.ToUpper(name) {
 		case "NAME":
-			gotName = true
 			n.name, n.nameStatus = orUnknown(v), 2
 			if v == "" {
-				n.nameStatus = 5
+				n.nameStatus = lookupStatus(a.temp)
+			} else {
+				// A host name stands for the reverse name too, until
+				// a later REVERSE_NAME; an unavailable NAME leaves the
+				// reverse name as it was, as in Postfix.
+				n.reverseName, n.reverseStatus = v, 2
 			}
 		case "REVERSE_NAME":
-			gotRev = true
 			n.reverseName, n.reverseStatus = orUnknown(v), 2
 			if v == "" {
-				n.reverseStatus = 5
+				n.reverseStatus = lookupStatus(a.temp)
 			}
 		case "ADDR":
 			a := strings.TrimPrefix(strings.ToLower(v), "ipv6:")
@@ -174,9 +188,6 @@ func (s *session) xclientCmd(arg string) int {
 			return cmdError
 		}
 	}
-	if gotName && !gotRev {
-		n.reverseName, n.reverseStatus = n.name, n.nameStatus
-	}
 	s.name, s.reverseName, s.addr, s.ip, s.port = n.name, n.reverseName, n.addr, n.ip, n.port
 	s.nameStatus, s.reverseStatus = n.nameStatus, n.reverseStatus
 	s.serverAddr, s.serverPort = n.serverAddr, n.serverPort
@@ -200,6 +211,15 @@ func (s *session) xclientCmd(arg string) int {
 	s.greet()
 	// Postfix does not count a successful XCLIENT as such.
 	return cmdUncounted
+}
+
+// lookupStatus is the name lookup status an unavailable NAME or
+// REVERSE_NAME stands for: 4 (temporary) for [TEMPUNAVAIL], else 5.
+func lookupStatus(temp bool) int {
+	if temp {
+		return 4
+	}
+	return 5
 }
 
 func orUnknown(v string) string {
@@ -231,7 +251,18 @@ func (s *session) xforwardCmd(arg string) int {
 		case "IDENT":
 			f.ident = v
 		case "SOURCE":
-			f.source = strings.ToUpper(v)
+			// The rewrite context of the forwarded mail; an unavailable
+			// source counts as local.
+			switch {
+			case strings.EqualFold(v, "local"), v == "" && !a.temp:
+				f.source = "local"
+			case strings.EqualFold(v, "remote"):
+				f.source = "remote"
+			default:
+				d, _ := xtextDecode(a.raw)
+				s.reply("501 5.5.4 Bad SOURCE syntax: " + d)
+				return cmdError
+			}
 		default:
 			s.reply("501 5.5.4 Bad XFORWARD attribute name: " + name)
 			return cmdError

@@ -175,7 +175,7 @@ func (e *eval) generic(list []string, replyName, replyClass, defACL string) stat
 				status = e.reject(classPolicy, code, "4.7.1", "Client host rejected: cannot find your reverse hostname, [%s]", s.Addr)
 			}
 		case "permit_inet_interfaces":
-			if k.ownAddr(s.Addr) {
+			if k.ownAddr(s.peerAddr()) {
 				status = e.permit(name, nameClient, s.namaddr(k.p.clientPortLog), "")
 			}
 		case "permit_mynetworks":

@@ -26,6 +26,12 @@ type Session struct {
 	// NameStatus and ReverseNameStatus are Postfix's lookup codes: 2 ok,
 	// 4 temporary failure, 5 permanent failure.
 	NameStatus, ReverseNameStatus int
+	// PeerAddr is the address the connection itself comes from, which
+	// XCLIENT does not change: permit_inet_interfaces judges it, as
+	// Postfix's does. "" means the same as Addr; "unknown" a client
+	// that is not on an Internet socket (sendmail -bs), never one of
+	// this host's addresses.
+	PeerAddr string
 	// ServerAddr and ServerPort are the local end of the connection.
 	ServerAddr, ServerPort string
 	// HELO is the HELO/EHLO argument, "" when none was given.
@@ -130,6 +136,14 @@ func (s *Session) namaddr(port bool) string {
 		return name + "[" + s.Addr + "]:" + s.Port
 	}
 	return name + "[" + s.Addr + "]"
+}
+
+// peerAddr is the address permit_inet_interfaces judges.
+func (s *Session) peerAddr() string {
+	if s.PeerAddr == "" {
+		return s.Addr
+	}
+	return s.PeerAddr
 }
 
 func (s *Session) senderSet() bool {

@@ -299,7 +299,7 @@ func (k *Checker) RewriteContext(s *Session) (string, *Reply) {
 				st = errStatus(err)
 			}
 		case name == "permit_inet_interfaces":
-			if k.ownAddr(s.Addr) {
+			if k.ownAddr(s.peerAddr()) {
 				st = stOK
 			}
 		case name == "permit_mynetworks":
