@@ -67,9 +67,9 @@ type Agent struct {
 	Root    bool   // privileged: deliver with the recipient's rights
 
 	aliases              []aliasTable
-	mboxTransportMaps    maptypes.Maps
-	fallbackTransMaps    maptypes.Maps
-	mboxCommandMaps      maptypes.Maps
+	mboxTransportMaps    *lazyMaps
+	fallbackTransMaps    *lazyMaps
+	mboxCommandMaps      *lazyMaps
 	homeMailbox          string
 	spoolDir             string
 	mailboxCommand       string
@@ -264,22 +264,9 @@ func newAgent(c *conf.Config, service string, root bool, passwdFile string) (*Ag
 		a.aliases = append(a.aliases, aliasTable{spec: spec, table: t, owner: tableOwner(spec),
 			reported: maptypes.Reported(t, spec, "alias_maps", maillog.Warn)})
 	}
-	open := func(name string) (maptypes.Maps, error) {
-		specs := c.List(name)
-		if len(specs) == 0 {
-			return nil, nil
-		}
-		return maptypes.OpenMaps(specs, maptypes.Default)
-	}
-	if a.mboxTransportMaps, err = open("mailbox_transport_maps"); err != nil {
-		return nil, err
-	}
-	if a.fallbackTransMaps, err = open("fallback_transport_maps"); err != nil {
-		return nil, err
-	}
-	if a.mboxCommandMaps, err = open("mailbox_command_maps"); err != nil {
-		return nil, err
-	}
+	a.mboxTransportMaps = newLazyMaps(c, "mailbox_transport_maps")
+	a.fallbackTransMaps = newLazyMaps(c, "fallback_transport_maps")
+	a.mboxCommandMaps = newLazyMaps(c, "mailbox_command_maps")
 	a.resolver = rewrite.NewClient(c)
 	a.openCleanup = func(flags int) (cleanupStream, error) { return openSubmit(c, flags) }
 	a.pass = deliverPass
@@ -293,10 +280,8 @@ func (a *Agent) tablesChanged() bool {
 	for _, t := range a.aliases {
 		tables = append(tables, t.table)
 	}
-	for _, m := range []maptypes.Maps{a.mboxTransportMaps, a.fallbackTransMaps, a.mboxCommandMaps} {
-		for _, e := range m {
-			tables = append(tables, e.Table)
-		}
+	for _, m := range []*lazyMaps{a.mboxTransportMaps, a.fallbackTransMaps, a.mboxCommandMaps} {
+		tables = append(tables, m.opened()...)
 	}
 	for _, t := range tables {
 		if w, ok := t.(maptypes.Watcher); ok && w.Changed() {

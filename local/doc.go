@@ -51,6 +51,15 @@
 //     with "unknown user: "NAME"" (5.1.1). Without an alias, postmaster and
 //     MAILER-DAEMON are discarded with a warning.
 //
+// mailbox_transport_maps, fallback_transport_maps and mailbox_command_maps
+// are opened at the first delivery that needs them, as in Postfix; a table
+// that cannot be opened is logged then ("error: WHY") and does not stop the
+// agent. When one of their lookups fails (the table could not be opened:
+// "TYPE:NAME is unavailable. WHY"; or its server does not answer: "TYPE:NAME
+// lookup error for "USER"") or finds an empty value ("PARAM lookup of USER
+// returns an empty string result"), the recipient is deferred with "table
+// lookup failure" (4.3.0).
+//
 // A message whose Delivered-To: headers already name the recipient bounces
 // with "mail forwarding loop for ADDRESS" (5.4.6); alias and include
 // nesting stops at depth 100. Duplicates within one recipient's expansion

@@ -34,8 +34,8 @@ func (j *job) deliverMailbox(s state, usr userAttr) (bool, int) {
 		return true, 0
 	}
 	a := j.a
-	if len(a.mboxTransportMaps) > 0 {
-		m, found, err := a.mboxTransportMaps.Find(s.user, false)
+	if a.mboxTransportMaps.configured() {
+		m, found, err := a.mboxTransportMaps.find(s.user)
 		if err != nil {
 			return true, j.deferf(s, "4.3.0", "table lookup failure")
 		}
@@ -55,8 +55,8 @@ func (j *job) deliverMailbox(s state, usr userAttr) (bool, int) {
 		return false, 0
 	}
 	usr = a.userAttrOf(pw)
-	if len(a.mboxCommandMaps) > 0 {
-		cmd, found, err := a.mboxCommandMaps.Find(s.user, false)
+	if a.mboxCommandMaps.configured() {
+		cmd, found, err := a.mboxCommandMaps.find(s.user)
 		if err != nil {
 			return true, j.deferf(s, "4.3.0", "table lookup failure")
 		}

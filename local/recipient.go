@@ -275,8 +275,8 @@ func (j *job) deliverUnknown(s state, usr userAttr) int {
 	if j.beenHere("deliver_unknown " + s.local) {
 		return 0
 	}
-	if len(a.fallbackTransMaps) > 0 {
-		m, found, err := a.fallbackTransMaps.Find(s.user, false)
+	if a.fallbackTransMaps.configured() {
+		m, found, err := a.fallbackTransMaps.find(s.user)
 		if err != nil {
 			return j.deferf(s, "4.3.0", "table lookup failure")
 		}

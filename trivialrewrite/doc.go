@@ -37,12 +37,21 @@
 // "4.3.0 address resolver failure"). As in Postfix, a table is opened once
 // per process; one that cannot be opened is logged once ("error: WHY")
 // and each lookup then logs "TYPE:NAME is unavailable. WHY"; a failed
-// transport_maps or relocated_maps lookup adds "TYPE:NAME lookup error
-// for "KEY"", an empty result "PARAM lookup of KEY returns an empty
-// string result" and "PARAM should return NO RESULT in case of NOT
-// FOUND", both then "PARAM lookup failure". "*" is looked up in
-// transport_maps and address_verify_transport_maps when the daemon
-// starts.
+// lookup in transport_maps, relocated_maps or a sender-dependent table
+// (sender_dependent_default_transport_maps,
+// sender_dependent_relayhost_maps and their address_verify_ variants)
+// adds "TYPE:NAME lookup error for "KEY"", an empty result "PARAM lookup
+// of KEY returns an empty string result" and "PARAM should return NO
+// RESULT in case of NOT FOUND", both then "PARAM lookup failure". "*" is
+// looked up in transport_maps and address_verify_transport_maps when the
+// daemon starts. In the domain lists (mydestination, relay_domains,
+// virtual_alias_domains, virtual_mailbox_domains) a failed lookup logs
+// "LIST: TYPE:NAME: table lookup problem", then "LIST lookup failure"
+// (not for mydestination: the request fails there before the recipient
+// is worked out, and the reply's recipient is "NEXTRCPT NOT UPDATED"); a
+// list's /file/name that cannot be read is logged once as "error: open
+// file PATH: WHY" and stands in as the table "non-existent:PATH" whose
+// lookups fail.
 //
 // # Protocol
 //

@@ -1,11 +1,13 @@
 package rewrite
 
 import (
+	"fmt"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/postfix-go/postfix/conf"
 	"github.com/postfix-go/postfix/internal/address"
+	"github.com/postfix-go/postfix/internal/ipc"
 	"github.com/postfix-go/postfix/internal/msg"
 	"github.com/postfix-go/postfix/maptypes"
 )
@@ -196,10 +198,10 @@ func (e *Engine) init(c *conf.Config) {
 	parent := func(feature string) bool {
 		return maptypes.NewSearch(c.Get, feature).ParentMatches
 	}
-	e.mydest = newMatchList(c.Get("mydestination"), false, false, e.openTable, w)
-	e.virtAlias = newMatchList(c.Get("virtual_alias_domains"), false, false, e.openTable, w)
-	e.virtMailbox = newMatchList(c.Get("virtual_mailbox_domains"), false, false, e.openTable, w)
-	e.relayDomains = newMatchList(c.Get("relay_domains"), true, parent("relay_domains"), e.openTable, w)
+	e.mydest = newMatchList("mydestination", c.Get("mydestination"), false, false, e, w)
+	e.virtAlias = newMatchList("virtual_alias_domains", c.Get("virtual_alias_domains"), false, false, e, w)
+	e.virtMailbox = newMatchList("virtual_mailbox_domains", c.Get("virtual_mailbox_domains"), false, false, e, w)
+	e.relayDomains = newMatchList("relay_domains", c.Get("relay_domains"), true, parent("relay_domains"), e, w)
 	e.relocated = e.reportedMaps(e.openMaps(c.Get("relocated_maps"), w), c.Get("relocated_maps"), "relocated_maps")
 	e.ownAddrs = newAddrSet(c, w)
 	e.search = maptypes.NewSearch(c.Get, "")
@@ -228,8 +230,10 @@ func (e *Engine) init(c *conf.Config) {
 		rp.relayTransport = c.Get(rp.relayName)
 		rp.defTransport = c.Get(rp.defName)
 		rp.relayhost = c.Get(name("relayhost"))
-		rp.sndDefXport = e.openMaps(c.Get(rp.sndDefXportName), w)
-		rp.sndRelay = e.openMaps(c.Get(rp.sndRelayName), w)
+		spec := c.Get(rp.sndDefXportName)
+		rp.sndDefXport = e.reportedMaps(e.openMaps(spec, w), spec, rp.sndDefXportName)
+		spec = c.Get(rp.sndRelayName)
+		rp.sndRelay = e.reportedMaps(e.openMaps(spec, w), spec, rp.sndRelayName)
 		if spec := c.Get(rp.transportName); strings.TrimSpace(spec) != "" {
 			m := e.reportedMaps(e.openMaps(spec, w), spec, rp.transportName)
 			rp.transport = newTransportInfo(m, maptypes.NewSearch(c.Get, "transport_maps"))
@@ -238,6 +242,29 @@ func (e *Engine) init(c *conf.Config) {
 	}
 	e.regular = mk("")
 	e.verify = mk("address_verify_")
+}
+
+// missingPrefix is the table type Postfix gives a pattern list's file
+// that cannot be read.
+const missingPrefix = "non-existent:"
+
+// missingFile stands in for a pattern list's file that cannot be read,
+// once per engine: the failure is logged through Error ("open file PATH:
+// WHY") and each lookup logs "non-existent:PATH is unavailable. open file
+// PATH: WHY" and fails temporarily.
+func (e *Engine) missingFile(path string, err error) maptypes.Table {
+	spec := missingPrefix + path
+	if t, ok := e.opened[spec]; ok {
+		return t
+	}
+	why := fmt.Errorf("open file %s: %s", path, ipc.ErrnoText(err))
+	e.errorf("%s", why)
+	t := maptypes.Unavailable(spec, why, e.warn)
+	if e.opened == nil {
+		e.opened = map[string]maptypes.Table{}
+	}
+	e.opened[spec] = t
+	return t
 }
 
 // openMaps opens a table list such as "hash:/etc/postfix/transport,

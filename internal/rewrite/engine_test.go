@@ -108,3 +108,56 @@ func TestEngineTableReports(t *testing.T) {
 		t.Errorf("warnings %q, want %q", w, want)
 	}
 }
+
+// Sender-dependent tables and domain lists fail as Postfix's do: an
+// empty result of a sender-dependent table is an error (Postfix 3.7 never
+// reaches its "ignoring null lookup result" case), a list logs the
+// pattern whose lookup failed, and a list's file that cannot be read is
+// the table "non-existent:PATH".
+func TestEngineListAndSenderFailures(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		main, sender, errors, warnings string
+	}{
+		{"sender_dependent_relayhost_maps = inline:{s@example.org=}\n", "s@example.org", "",
+			"sender_dependent_relayhost_maps lookup of s@example.org returns an empty string result\n" +
+				"sender_dependent_relayhost_maps should return NO RESULT in case of NOT FOUND\n" +
+				"sender_dependent_relayhost_maps lookup failure"},
+		{"sender_dependent_default_transport_maps = fail:x\n", "s@example.org", "",
+			"fail:x lookup error for \"s@example.org\"\n" +
+				"sender_dependent_default_transport_maps lookup failure"},
+		{"relay_domains = !fail:r\n", "", "",
+			"relay_domains: fail:r: table lookup problem\nrelay_domains lookup failure"},
+		{"virtual_alias_domains = @ETC@/nofile\n", "", "open file @ETC@/nofile: No such file or directory",
+			"non-existent:@ETC@/nofile is unavailable. open file @ETC@/nofile: No such file or directory\n" +
+				"virtual_alias_domains: non-existent:@ETC@/nofile: table lookup problem\n" +
+				"virtual_alias_domains lookup failure"},
+	}
+	for _, tc := range cases {
+		s := newSysDir(t, tc.main, nil)
+		wl, el := &warnLog{}, &warnLog{}
+		e := NewEngineLog(s.config(t), wl.warn, el.warn)
+		r := e.Resolve(tc.sender, "u@remote.example")
+		if r.Flags&FlagFail == 0 {
+			t.Errorf("%q: Resolve = %+v, want FlagFail", tc.main, r)
+		}
+		etc := s.etc
+		if want := strings.ReplaceAll(tc.errors, "@ETC@", etc); el.text() != want {
+			t.Errorf("%q: errors %q, want %q", tc.main, el.text(), want)
+		}
+		if want := strings.ReplaceAll(tc.warnings, "@ETC@", etc); wl.text() != want {
+			t.Errorf("%q: warnings %q, want %q", tc.main, wl.text(), want)
+		}
+	}
+
+	// A failing mydestination is logged by the list alone.
+	s := newSysDir(t, "mydestination = fail:d\n", nil)
+	wl := &warnLog{}
+	e := NewEngine(s.config(t), wl.warn)
+	if r := e.Resolve("", "u@example.com"); r.Flags&FlagFail == 0 || r.Recipient != "NEXTRCPT NOT UPDATED" {
+		t.Errorf("Resolve = %+v, want FlagFail and no recipient", r)
+	}
+	if w := wl.text(); w != "mydestination: fail:d: table lookup problem" {
+		t.Errorf("warnings %q", w)
+	}
+}

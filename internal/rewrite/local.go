@@ -20,9 +20,10 @@ func (e *Engine) resolveLocal(domain string) int {
 	if domain == "" || strings.HasSuffix(domain, ".") {
 		return 0
 	}
+	// A failed lookup is logged by the list ("mydestination: TYPE:NAME:
+	// table lookup problem") and nothing more, as in Postfix.
 	ok, err := e.mydest.match(domain)
 	if err != nil {
-		e.warn("%s lookup failure", "mydestination")
 		return -1
 	}
 	if ok {

@@ -2,8 +2,6 @@ package rewrite
 
 import (
 	"bufio"
-	"errors"
-	"fmt"
 	"os"
 	"strings"
 
@@ -16,6 +14,9 @@ import (
 // line, lines starting with '#' skipped), "type:table" lookups, each
 // optionally negated with '!'. The first pattern that matches decides.
 type matchList struct {
+	// name is the parameter that holds the list, for the warning about
+	// a failed lookup ("relay_domains: hash:/x: table lookup problem").
+	name  string
 	items []matchItem
 	// host selects domain matching (domain_list: relay_domains) rather
 	// than plain string matching (string_list: mydestination, virtual
@@ -25,7 +26,8 @@ type matchList struct {
 	// is in parent_domain_matches_subdomains); otherwise ".example.com"
 	// does.
 	parent bool
-	open   openFunc
+	open   opener
+	warn   warnFunc
 }
 
 type matchItem struct {
@@ -34,25 +36,21 @@ type matchItem struct {
 	table   maptypes.Table
 }
 
-// failTable stands in for a table that could not be opened: every lookup
-// fails temporarily, as Postfix's surrogate tables do.
-type failTable struct{ err error }
-
-func (t failTable) Lookup(string) (string, bool, error) {
-	return "", false, fmt.Errorf("%w: %v", maptypes.ErrRetry, t.err)
+// opener opens the tables of a list: open for a "type:name" pattern,
+// missing for a "/file/name" that cannot be read (as Postfix, it stands
+// in as table "non-existent:/file/name", whose lookups fail).
+type opener interface {
+	openTable(spec string) maptypes.Table
+	missingFile(path string, err error) maptypes.Table
 }
-func (failTable) Close() error { return nil }
-
-// openFunc opens a table spec ("type:name").
-type openFunc func(spec string) maptypes.Table
 
 // isDictPattern says whether a pattern names a lookup table.
 func isDictPattern(p string) bool {
 	return !strings.HasPrefix(p, "[") && strings.IndexByte(p, ':') >= 0
 }
 
-func newMatchList(spec string, host, parent bool, open openFunc, warn warnFunc) *matchList {
-	l := &matchList{host: host, parent: parent, open: open}
+func newMatchList(name, spec string, host, parent bool, open opener, warn warnFunc) *matchList {
+	l := &matchList{name: name, host: host, parent: parent, open: open, warn: warn}
 	l.parse(spec, warn, 0)
 	if len(l.items) == 0 {
 		return nil
@@ -72,7 +70,7 @@ func (l *matchList) parse(spec string, warn warnFunc, depth int) {
 		case strings.HasPrefix(p, "/") && depth < 10:
 			l.readFile(p, warn, depth)
 		case isDictPattern(bare):
-			l.items = append(l.items, matchItem{neg: neg, pattern: bare, table: l.open(bare)})
+			l.items = append(l.items, matchItem{neg: neg, pattern: bare, table: l.open.openTable(bare)})
 		default:
 			l.items = append(l.items, matchItem{neg: neg, pattern: bare})
 		}
@@ -82,8 +80,7 @@ func (l *matchList) parse(spec string, warn warnFunc, depth int) {
 func (l *matchList) readFile(path string, warn warnFunc, depth int) {
 	f, err := os.Open(path)
 	if err != nil {
-		warn.gripe("match_list_parse: open file %s: %v", path, errors.Unwrap(err))
-		l.items = append(l.items, matchItem{pattern: path, table: failTable{err}})
+		l.items = append(l.items, matchItem{pattern: missingPrefix + path, table: l.open.missingFile(path, err)})
 		return
 	}
 	defer f.Close()
@@ -99,7 +96,7 @@ func (l *matchList) readFile(path string, warn warnFunc, depth int) {
 }
 
 // match reports whether name matches the list; err is a temporary table
-// failure.
+// failure, logged as "LIST: TYPE:NAME: table lookup problem".
 func (l *matchList) match(name string) (bool, error) {
 	if l == nil {
 		return false, nil
@@ -113,6 +110,7 @@ func (l *matchList) match(name string) (bool, error) {
 			ok, err = matchString(it, name)
 		}
 		if err != nil {
+			l.warn.gripe("%s: %s: table lookup problem", l.name, it.pattern)
 			return false, err
 		}
 		if ok {

@@ -202,11 +202,11 @@ func (e *Engine) resolveAddr(rp *resContext, sender, addr string) (r Resolution)
 				if key == "" {
 					key = rp.nullDefXportKey
 				}
+				// An empty result is a failed lookup (Postfix's
+				// "ignoring null lookup result" cannot happen in 3.7:
+				// its table layer turns the empty value into an error
+				// first), and so it is here: reportedMaps.
 				if xport, ok, err := e.senderLookup(rp.sndDefXport, key); ok {
-					if xport == "" {
-						e.warn("%s: ignoring null lookup result for %s", rp.sndDefXportName, key)
-						xport = "DUNNO"
-					}
 					if strings.EqualFold(xport, "DUNNO") {
 						xport = rp.defTransport
 					}
@@ -225,10 +225,6 @@ func (e *Engine) resolveAddr(rp *resContext, sender, addr string) (r Resolution)
 				key = rp.nullRelayKey
 			}
 			relay, ok, err := e.senderLookup(rp.sndRelay, key)
-			if ok && relay == "" {
-				e.warn("%s: ignoring null lookup result for %s", rp.sndRelayName, key)
-				relay = "DUNNO"
-			}
 			// DUNNO ends the search without overriding $relayhost.
 			if ok && !strings.EqualFold(relay, "DUNNO") {
 				r.Nexthop = relay
