@@ -62,7 +62,11 @@
 // layout and environment are documented in internal/server; argv is that of
 // Postfix's master ("cleanup -z -t unix -u -c", "trivial-rewrite -n rewrite
 // -t unix -u -c") followed by master.cf's arguments. The environment is
-// import_environment plus MAIL_CONFIG, MAIL_LOGTAG and GENERATION.
+// import_environment plus MAIL_CONFIG, MAIL_LOGTAG and GENERATION, as
+// Postfix's, and GOMAXPROCS=1 unless import_environment passes a
+// GOMAXPROCS: our daemons then start with one Go processor (a cheaper
+// start-up), and master keeps its own setting. Commands that daemons run
+// (local's pipe deliveries) get only export_environment, without it.
 //
 // When a client waits, every process of a service is busy and the service
 // runs maxproc (more than one) processes, master logs Postfix's three

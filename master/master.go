@@ -344,18 +344,34 @@ func (m *Master) lock() {
 }
 
 // childEnv is the environment of every child: import_environment,
-// MAIL_CONFIG and MAIL_LOGTAG.
+// MAIL_CONFIG and MAIL_LOGTAG, and GOMAXPROCS=1 unless import_environment
+// gave a GOMAXPROCS (spawn adds GENERATION).
+//
+// GOMAXPROCS=1 is ours, not Postfix's: a Go daemon sizes its runtime from
+// the environment before any of its code runs, and one processor from the
+// first instruction makes its start-up (paid every max_use clients)
+// cheaper than shrinking to one later (internal/server/oneproc), the more
+// so the more processors the machine has.
+// Commands that daemons run do not see it: local gives them only
+// export_environment.
 func childEnv(c *conf.Config, dir string) []string {
 	var env []string
+	procs := false
 	for _, item := range c.List("import_environment") {
 		if strings.Contains(item, "=") {
 			env = append(env, item)
 		} else if v, ok := os.LookupEnv(item); ok {
 			env = append(env, item+"="+v)
+		} else {
+			continue
 		}
+		procs = procs || strings.HasPrefix(env[len(env)-1], "GOMAXPROCS=")
 	}
 	env = setEnv(env, "MAIL_CONFIG", dir)
 	env = setEnv(env, "MAIL_LOGTAG", c.Get("syslog_name"))
+	if !procs {
+		env = append(env, "GOMAXPROCS=1")
+	}
 	return env
 }
 

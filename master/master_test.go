@@ -10,6 +10,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,6 +37,10 @@ func TestMain(m *testing.M) {
 				fmt.Fprintf(f, "%s\n", data)
 				f.Close()
 			}
+		}})
+	case "tenv":
+		server.Run("tenv", server.Options{Mode: server.Single, Conn: func(s *server.Service, c net.Conn) {
+			fmt.Fprintf(c, "procs=%d\n%s\n", runtime.GOMAXPROCS(0), strings.Join(os.Environ(), "\n"))
 		}})
 	case "tcrash":
 		os.Exit(1)
@@ -70,6 +75,7 @@ type system struct {
 	cmd   *exec.Cmd
 	done  chan struct{}
 	cred  *syscall.Credential // run master as this user
+	env   []string            // master's environment, if not the test's
 }
 
 func newSystem(t *testing.T, masterCf, extraMain string) *system {
@@ -88,7 +94,7 @@ func newSystem(t *testing.T, masterCf, extraMain string) *system {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"master", "tsingle", "tmulti", "ttrigger", "tcrash", "tpanic"} {
+	for _, name := range []string{"master", "tsingle", "tmulti", "ttrigger", "tcrash", "tpanic", "tenv"} {
 		if err := os.Symlink(exe, filepath.Join(s.bin, name)); err != nil {
 			t.Fatal(err)
 		}
@@ -129,6 +135,7 @@ func (s *system) start() {
 	for try := 0; ; try++ {
 		s.cmd = exec.Command(filepath.Join(s.bin, "master"), "-d", "-c", s.etc)
 		s.cmd.Args[0] = "master"
+		s.cmd.Env = s.env
 		if s.cred != nil {
 			s.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
 		}

@@ -20,7 +20,9 @@
 // MAIL_CONFIG (the configuration directory), MAIL_LOGTAG ($syslog_name) and
 // GENERATION (the master's generation number, in octal as Postfix writes
 // it, echoed in status messages so that master can tell the children of an
-// earlier configuration apart).
+// earlier configuration apart), and GOMAXPROCS=1 unless import_environment
+// passes the administrator's own (a Go daemon then starts on one processor
+// from its first instruction).
 //
 // On fd 5 the child writes fixed-size status messages (StatusSize bytes,
 // little-endian: int32 pid, uint32 generation, int32 status — the layout
