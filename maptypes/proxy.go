@@ -99,6 +99,7 @@ const (
 	DictFoldMul     = 1 << 15
 	DictMultiWriter = 1 << 18
 	DictUTF8Request = 1 << 19
+	DictUTF8Active  = 1 << 20 // the table has Postfix's UTF-8 layer
 
 	// DictImplMask: what the table type says of itself (the open reply).
 	DictImplMask = DictFixed | DictPattern | DictMultiWriter
@@ -227,13 +228,20 @@ type proxyTable struct {
 	daemon         bool
 }
 
-// rqstFlags are the flags of a request: the instance flags plus what the
-// server applies per request. With UTF-8 on, Postfix's client folds the
-// key itself and sends no folding bits.
+// rqstFlags are the flags of a lookup, update, deletion or sequence
+// request: the instance flags plus the caller's per-request flags, as
+// Postfix's daemons and commands send them (captured from Debian's
+// cleanup, trivial-rewrite and postmap): a lock, UTF-8 requested (also
+// with smtputf8_enable = no), and for the commands the duplicate warning.
+// With UTF-8 on, Postfix's UTF-8 layer folds the key here and sends no
+// folding bits; otherwise the server folds as the bits say.
 func (p *proxyTable) rqstFlags() uint32 {
-	f := p.inst | DictLock | DictDupWarn
+	f := p.inst | DictLock | DictUTF8Request
+	if !p.daemon {
+		f |= DictDupWarn
+	}
 	if p.flags&UTF8 != 0 {
-		return f | DictUTF8Request
+		return f
 	}
 	if p.flags&FoldFixed != 0 {
 		f |= DictFoldFix

@@ -80,6 +80,14 @@ func fakeCleanup(t *testing.T, queueDir string, status int) chan capture {
 // socket at public/pickup.
 func startPickup(t *testing.T, path, queueDir, etc string) {
 	t.Helper()
+	startPickupQueued(t, path, queueDir, etc, 0)
+}
+
+// startPickupQueued is startPickup with queued trigger requests already
+// waiting on the socket when the daemon starts, as master's first wakeup
+// and a postdrop trigger may be.
+func startPickupQueued(t *testing.T, path, queueDir, etc string, queued int) {
+	t.Helper()
 	sock := filepath.Join(queueDir, "public", "pickup")
 	os.Remove(sock)
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
@@ -87,6 +95,9 @@ func startPickup(t *testing.T, path, queueDir, etc string) {
 		t.Fatal(err)
 	}
 	ln.SetUnlinkOnClose(false)
+	for i := 0; i < queued; i++ {
+		trigger(t, queueDir)
+	}
 	lnFile, _ := ln.File()
 	ln.Close()
 	flowR, flowW, _ := os.Pipe()
@@ -358,4 +369,68 @@ var (
 func logText(s string) string {
 	s = futureRE.ReplaceAllString(s, "dated N seconds")
 	return pidRE.ReplaceAllString(stampRE.ReplaceAllString(s, ""), "")
+}
+
+// TestPickupRetryPerTrigger: when cleanup refuses a message (a table
+// failure makes it answer "queue file write error"), Postfix's pickup
+// leaves the file and tries it again only at its next scan, and it scans
+// once per trigger request, also for requests that were already waiting
+// when it started or while it scanned. Ours makes as many attempts, each
+// with its "error writing" line, and none in between.
+func TestPickupRetryPerTrigger(t *testing.T) {
+	t.Parallel()
+	ours := testutil.Bin(t, "pickup")
+	normal := recs("T1795872075 457574", "Froot", "Sroot", "Ryou@example.org", "M", "Nbody", "X", "E")
+	attempts := func(path, etc string, w *pickupWorld) (n int) {
+		ch := fakeCleanup(t, w.queue, submit.StatWrite)
+		p := w.drop(t, "6FBB898835B", normal, time.Date(2026, 11, 5, 9, 7, 3, 0, time.UTC))
+		defer os.Remove(p)
+		// Two requests wait (master's first wakeup and postdrop's), then
+		// one more comes after the second refusal.
+		startPickupQueued(t, path, w.queue, etc, 2)
+		wait := func(want int) {
+			deadline := time.After(10 * time.Second)
+			for n < want {
+				select {
+				case <-ch:
+					n++
+				case <-deadline:
+					t.Fatalf("%s: %d attempts, want %d", path, n, want)
+				}
+			}
+		}
+		wait(2)
+		trigger(t, w.queue)
+		wait(3)
+		// No attempt without a trigger (the next one would be master's
+		// wakeup, a minute later).
+		select {
+		case <-ch:
+			n++
+		case <-time.After(500 * time.Millisecond):
+		}
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s: the refused file is gone: %v", path, err)
+		}
+		return n
+	}
+	wr := newPickupWorld(t, "")
+	refLog := testutil.Postlog(t, filepath.Join(wr.queue, "public", "postlog"))
+	want := attempts("/usr/lib/postfix/sbin/pickup", wr.ref, wr)
+	wo := newPickupWorld(t, "")
+	got := attempts(ours, wo.ours, wo)
+	if want != 3 {
+		t.Errorf("Postfix's pickup made %d attempts for 3 triggers", want)
+	}
+	if got != want {
+		t.Errorf("our pickup made %d attempts, Postfix's %d", got, want)
+	}
+	ourLog, _ := os.ReadFile(wo.log)
+	g, wl := logText(string(ourLog)), logText(refLog())
+	if g != wl {
+		t.Errorf("log:\n%s\nPostfix:\n%s", g, wl)
+	}
+	if n := strings.Count(wl, "error writing"); n != 3 {
+		t.Errorf("Postfix's log has %d \"error writing\" lines, want 3:\n%s", n, wl)
+	}
 }

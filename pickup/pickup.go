@@ -37,7 +37,12 @@
 // user cannot make pickup loop on a bad file); so is a file without a
 // sender ("QUEUEID: uid=UID: no envelope sender") and one that cleanup
 // refused as malformed or without recipients. When cleanup cannot be
-// reached or fails temporarily, the file stays for the next scan.
+// reached or fails temporarily (a table it cannot read makes it answer
+// "queue file write error"), the file stays for the next scan: that of
+// the next trigger request (postdrop's, a flush) or of master's wakeup
+// (the master.cf wakeup column, 60 seconds). As in Postfix, each trigger
+// request makes one scan, also one that was already waiting when the
+// daemon started or while it scanned, and nothing else starts one.
 //
 // # Security
 //

@@ -33,7 +33,8 @@
 // that this service does not serve. The table name may carry "proxy:"
 // prefixes, which are ignored. The flags are Postfix's DICT_FLAG_* bits:
 // case folding (FOLD_FIX, FOLD_MUL), UTF-8 (UTF8_REQUEST) and the
-// null-byte forms (TRY0NULL, TRY1NULL) take effect here.
+// null-byte forms (TRY0NULL, TRY1NULL) take effect here (see Instances
+// and flags).
 //
 // # Diagnostics
 //
@@ -54,11 +55,29 @@
 // one that reads the new contents.
 //
 // A table that cannot be opened is logged as Postfix's proxymap logs it:
-// "error: WHY" and "TYPE:NAME is unavailable. WHY" when it is first
-// asked for, and only the second line for another instance (other UTF-8
-// or null-byte flags); its lookups answer status 2. Requests that differ
-// in their folding flags alone share the failed instance, so a client's
-// open request and the lookups that follow it are reported once.
+// "error: WHY" when its instance is made, then "TYPE:NAME is unavailable.
+// WHY" at each lookup, sequence, update or deletion, which answer status
+// 2; its open reply says it is a pattern table. A client's open request
+// and the lookups that follow share one instance, so the "error:" line
+// comes once per table and null-byte flag set.
+//
+// # Instances and flags
+//
+// As in Postfix, an instance is selected by the table name and the
+// instance flags of a request (in practice TRY0NULL and TRY1NULL): the
+// flags a client may change from one request to the next (folding,
+// UTF8_REQUEST, LOCK and the like) do not open another instance. The
+// request that makes an instance decides how it is opened (a texthash
+// or inline table made by an open request, which carries no folding
+// bit, keeps its keys as written); each later request folds its key as
+// its own FOLD_FIX (fixed tables) or FOLD_MUL (pattern tables) bit says,
+// ASCII only unless the instance was opened with UTF-8, which needs
+// smtputf8_enable here as in Postfix. The open reply carries the table's
+// bits, the instance flags and the per-request bits of the latest
+// request, as Postfix's does; one difference: once a lookup has found a
+// key, Postfix's hash, btree, lmdb and cdb tables drop the null-byte flag
+// of the form that they did not need, while the reply here keeps both
+// (clients read only the FIXED, PATTERN and MULTI_WRITER bits of it).
 //
 // # Security
 //
@@ -71,7 +90,7 @@
 //
 // # Configuration parameters
 //
-// proxy_read_maps, proxy_write_maps, and what the daemon skeleton
-// (internal/server) reads: queue_directory, mail_owner, max_idle,
-// max_use.
+// proxy_read_maps, proxy_write_maps, smtputf8_enable, and what the
+// daemon skeleton (internal/server) reads: queue_directory, mail_owner,
+// max_idle, max_use.
 package proxymap

@@ -95,7 +95,7 @@ func exchange(t *testing.T, s *flowtest.System, service string, reqs [][]attr.At
 
 // seqFirst is the index of the first sequence reply in
 // TestProxymapMatchesPostfix.
-const seqFirst = 22
+const seqFirst = 24
 
 func req(name, table string, flags uint32, rest ...attr.Attr) []attr.Attr {
 	return append([]attr.Attr{attr.Str("request", name), attr.Str("table", table), attr.Int("flags", flags)}, rest...)
@@ -134,11 +134,18 @@ func TestProxymapMatchesPostfix(t *testing.T) {
 		req("open", "static:fixed-answer", 0),
 		req("open", "hash:/unlisted", 0),
 		req("open", "nocolon", 0),
+		// A client opens a table that cannot be opened (the instance
+		// flags only, as Postfix's daemons send), then looks it up with
+		// its per-request flags: one instance, one "error:" line.
+		req("open", "hash:ETC/missing", 0),
 		req("lookup", "hash:ETC/t", utf8Lock, key("a")),
 		req("lookup", "hash:ETC/t", utf8Lock, key("A")),
 		req("lookup", "hash:ETC/t", utf8Lock|maptypes.DictFoldFix, key("BIG")),
 		req("lookup", "hash:ETC/t", utf8Lock, key("missing")),
 		req("lookup", "texthash:ETC/t", utf8Lock, key("user@example.com")),
+		// Opened without folding, the texthash instance keeps "Big": a
+		// folded key does not find it.
+		req("lookup", "texthash:ETC/t", utf8Lock|maptypes.DictFoldFix, key("BIG")),
 		req("lookup", "proxy:proxy:texthash:ETC/t", 0, key("big")),
 		req("lookup", "hash:ETC/missing", 0, key("a")),
 		req("lookup", "fail:x", 0, key("a")),
@@ -155,12 +162,21 @@ func TestProxymapMatchesPostfix(t *testing.T) {
 		req("sequence", "hash:ETC/t", 0, attr.Int("function", 7)),
 		req("update", "hash:ETC/t", 0, key("k"), attr.Str("value", "v")),
 		req("delete", "hash:ETC/t", 0, key("k")),
-		// The table that cannot be opened, asked with the UTF-8 flag
-		// (another instance): Postfix says again that it is
-		// unavailable, but logs no second "error:" line.
+		// The table that cannot be opened, asked with the UTF-8 flag:
+		// the same instance, which says again that it is unavailable;
+		// other null-byte flags make another instance, which logs its
+		// own "error:" line.
 		req("lookup", "hash:ETC/missing", utf8Lock, key("b")),
+		req("lookup", "hash:ETC/missing", maptypes.DictTry1Null|maptypes.DictLock, key("b")),
+		req("open", "hash:ETC/missing", 0),
 		{attr.Str("request", "bogus"), attr.Str("table", "x")},
 		req("lookup", "hash:ETC/t", 0, key("a")),
+		// The open reply: the table's bits, the instance flags and the
+		// per-request flags of the latest request. (Not asked again
+		// of a hash table that has answered lookups: Postfix's then
+		// drops the null-byte form that it did not need, see doc.go.)
+		req("open", "inline:{k1=v1}", maptypes.DictTry0Null),
+		req("open", "hash:ETC/t", maptypes.DictTry1Null),
 	}
 	writes := [][]attr.Attr{
 		req("lookup", "hash:ETC/w", 0, key("w1")),

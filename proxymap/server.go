@@ -55,40 +55,71 @@ type Logger struct {
 type Server struct {
 	service  string // "proxymap" or "proxywrite"
 	writer   bool
+	utf8     bool // smtputf8_enable: a request with the UTF-8 flag opens a UTF-8 table
 	approved map[string]bool
 	log      Logger
 
-	mu     sync.Mutex
-	tables map[instKey]*instance
-	order  []*instance // the tables in the order they were opened
-	wmu    sync.Mutex  // one update or deletion at a time
+	mu      sync.Mutex
+	tables  map[instKey]*instance
+	order   []*instance      // the tables in the order they were opened
+	wmu     sync.Mutex       // one update or deletion at a time
+	wfailed map[instKey]bool // proxywrite tables whose open failed and was reported
 }
 
-// instKey names one open instance: the table and the flags it was
-// opened with.
+// instKey names one instance: the table and the instance flags of the
+// request that opened it (Postfix's DICT_FLAG_INST_MASK bits: in practice
+// the null-byte flags). Requests that differ only in what a client may
+// change from one request to the next (folding, UTF-8, locking) share
+// the instance, as in Postfix.
 type instKey struct {
-	name  string
-	flags maptypes.OpenFlags
+	name string
+	inst uint32
 }
 
 // instance is one open table; mu serialises its use (sequence keeps a
-// cursor, as Postfix's table does).
+// cursor, as Postfix's table does) and its flags.
 type instance struct {
-	mu    sync.Mutex
-	name  string
-	reg   string // the name in "table NAME has changed": TYPE:NAME:INSTANCE-FLAGS
-	t     maptypes.Table
-	err   error // the open failed: every request is a temporary failure
-	reply uint32
+	mu   sync.Mutex
+	name string
+	reg  string // the name in "table NAME has changed": TYPE:NAME:INSTANCE-FLAGS
+	t    maptypes.Table
+	err  error // the open failed: every request is a temporary failure
+	// of are the flags the table was opened with (those of the request
+	// that opened it); fixed says it is a fixed-string table.
+	of    maptypes.OpenFlags
+	fixed bool
+	// flags are Postfix's dict->flags, which the open reply reports: the
+	// table's own bits and the per-request bits of the latest request.
+	flags uint32
 	seq   [][2]string
 	pos   int
+}
+
+// use takes the per-request flags of a request (Postfix's server copies
+// them into the table before each operation) and returns key folded as
+// the request asks. A table opened with folding folds by itself; the
+// pattern tables here leave folding to the caller.
+func (in *instance) use(flags uint32, key string) string {
+	in.flags = in.flags&^maptypes.DictRqstMask | flags&maptypes.DictRqstMask
+	if in.fixed && flags&maptypes.DictFoldFix != 0 && in.of&maptypes.FoldFixed == 0 ||
+		!in.fixed && flags&maptypes.DictFoldMul != 0 {
+		return maptypes.Fold(key, in.of&maptypes.UTF8 != 0)
+	}
+	return key
+}
+
+// unavailable is what Postfix's stand-in for a table that could not be
+// opened logs at each operation.
+func (s *Server) unavailable(in *instance) {
+	s.log.Warn("%s is unavailable. %s", in.name, in.err)
 }
 
 // New prepares the server for service (the master.cf service name: the
 // read-only service is proxymap_service_name, the read-write one
 // proxywrite_service_name) with the tables approved by c.
 func New(service string, c *conf.Config, log Logger) (*Server, error) {
-	s := &Server{service: service, log: log, tables: map[instKey]*instance{}, approved: map[string]bool{}}
+	s := &Server{service: service, log: log, tables: map[instKey]*instance{}, approved: map[string]bool{},
+		wfailed: map[instKey]bool{}, utf8: c.Bool("smtputf8_enable")}
 	readName, writeName := c.Get("proxymap_service_name"), c.Get("proxywrite_service_name")
 	param := "proxy_read_maps"
 	switch service {
@@ -196,7 +227,10 @@ func (s *Server) request(req string, dec *attr.Decoder) (reply []attr.Attr, ok b
 		if in == nil {
 			return []attr.Attr{status(st), attr.Int(maptypes.ProxyAttrFlags, 0)}, true
 		}
-		return []attr.Attr{status(maptypes.ProxyStatOK), attr.Int(maptypes.ProxyAttrFlags, in.reply)}, true
+		in.mu.Lock()
+		reply := in.flags
+		in.mu.Unlock()
+		return []attr.Attr{status(maptypes.ProxyStatOK), attr.Int(maptypes.ProxyAttrFlags, reply)}, true
 	case maptypes.ProxyReqLookup:
 		if !scan(wTable, wFlags, wKey) {
 			return []attr.Attr{bad, attr.Str(maptypes.ProxyAttrValue, "")}, false
@@ -254,8 +288,13 @@ func (s *Server) find(table string, flags uint32, write bool) (*instance, uint32
 	}
 	typ, inner := maptypes.SplitSpec(name, "")
 	of := maptypes.ProxyFlags(flags)
+	if !s.utf8 {
+		// Postfix adds its UTF-8 layer only with smtputf8_enable.
+		of &^= maptypes.UTF8
+	}
+	k := instKey{name, flags &^ (maptypes.DictImplMask | maptypes.DictRqstMask)}
 	if write {
-		in := &instance{name: name, reply: openReply(typ, flags)}
+		in := s.newInstance(name, typ, flags, of)
 		in.t, in.err = maptypes.Open(name, of|maptypes.Write|maptypes.DupReplace)
 		if in.err != nil {
 			// proxywrite creates a missing table (Postfix opens it
@@ -265,12 +304,16 @@ func (s *Server) find(table string, flags uint32, write bool) (*instance, uint32
 			}
 		}
 		if in.err != nil {
-			s.log.Error("%s", in.err)
-			s.log.Warn("%s is unavailable. %s", name, in.err)
+			s.failed(in, flags)
+			s.mu.Lock()
+			if !s.wfailed[k] {
+				s.wfailed[k] = true
+				s.log.Error("%s", in.err)
+			}
+			s.mu.Unlock()
 		}
 		return in, maptypes.ProxyStatOK
 	}
-	k := instKey{name, of}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if in := s.tables[k]; in != nil {
@@ -279,25 +322,17 @@ func (s *Server) find(table string, flags uint32, write bool) (*instance, uint32
 		}
 		// proxywrite changed this table itself: read it anew.
 		in.t.Close()
-	} else if in := s.failedOpen(name, of, true); in != nil {
-		// Postfix keys its instances without the folding flags,
-		// which an open request lacks and the lookups that follow
-		// carry: a table that cannot be opened is reported once.
-		return in, maptypes.ProxyStatOK
 	}
-	in := &instance{name: name, reg: name + ":" + instFlagNames(flags)}
+	in := s.newInstance(name, typ, flags, of)
+	in.reg = name + ":" + instFlagNames(flags)
 	in.t, in.err = maptypes.Open(name, of)
 	if in.err != nil {
-		// As Postfix's surrogate table: say why once, then answer
-		// every request with a temporary failure. Another instance
-		// of a table that failed (other UTF-8 or null-byte flags)
-		// is only said to be unavailable.
-		if s.failedOpen(name, of, false) == nil {
-			s.log.Error("%s", in.err)
-		}
-		s.log.Warn("%s is unavailable. %s", name, in.err)
+		// As Postfix's stand-in table: say why when the instance is
+		// made; each operation then says that the table is
+		// unavailable and fails temporarily.
+		s.failed(in, flags)
+		s.log.Error("%s", in.err)
 	}
-	in.reply = openReply(typ, flags)
 	if old := s.tables[k]; old != nil {
 		for i := range s.order {
 			if s.order[i] == old {
@@ -311,17 +346,23 @@ func (s *Server) find(table string, flags uint32, write bool) (*instance, uint32
 	return in, maptypes.ProxyStatOK
 }
 
-// failedOpen returns an instance of table name whose open failed, if
-// any: with same, only one whose flags differ from of in folding at
-// most; s.mu is held.
-func (s *Server) failedOpen(name string, of maptypes.OpenFlags, same bool) *instance {
-	const fold = maptypes.FoldFixed | maptypes.FoldPattern
-	for k, in := range s.tables {
-		if k.name == name && in.err != nil && (!same || k.flags&^fold == of&^fold) {
-			return in
-		}
+// newInstance prepares the instance of a table of type typ opened by a
+// request with flags.
+func (s *Server) newInstance(name, typ string, flags uint32, of maptypes.OpenFlags) *instance {
+	reply := openReply(typ, flags)
+	in := &instance{name: name, of: of, fixed: reply&maptypes.DictFixed != 0,
+		flags: reply | flags&^maptypes.DictImplMask}
+	if of&maptypes.UTF8 != 0 {
+		in.flags |= maptypes.DictUTF8Active
 	}
-	return nil
+	return in
+}
+
+// failed makes in the stand-in for a table that a request with flags
+// could not open: a pattern table with the request's flags, as Postfix's.
+func (s *Server) failed(in *instance, flags uint32) {
+	in.fixed = false
+	in.flags = flags&^maptypes.DictImplMask | maptypes.DictPattern
 }
 
 // instFlagNames spells the instance flags of a request as Postfix names
@@ -360,10 +401,13 @@ func (s *Server) lookup(table string, flags uint32, key string) (uint32, string)
 	if in == nil {
 		return st, ""
 	}
+	in.mu.Lock()
+	key = in.use(flags, key)
 	if in.err != nil {
+		in.mu.Unlock()
+		s.unavailable(in)
 		return maptypes.ProxyStatRetry, ""
 	}
-	in.mu.Lock()
 	v, found, err := in.t.Lookup(key)
 	in.mu.Unlock()
 	switch {
@@ -391,7 +435,9 @@ func (s *Server) update(table string, flags uint32, key, value string, del bool)
 	if in == nil {
 		return st
 	}
+	key = in.use(flags, key)
 	if in.err != nil {
+		s.unavailable(in)
 		return maptypes.ProxyStatRetry
 	}
 	st = change(in.t, key, value, del)
@@ -436,11 +482,13 @@ func (s *Server) sequence(table string, flags, function uint32) (uint32, string,
 	if in == nil {
 		return st, "", ""
 	}
-	if in.err != nil {
-		return maptypes.ProxyStatRetry, "", ""
-	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	in.use(flags, "")
+	if in.err != nil {
+		s.unavailable(in)
+		return maptypes.ProxyStatRetry, "", ""
+	}
 	if function == maptypes.ProxySeqFirst {
 		sq, ok := in.t.(maptypes.Sequencer)
 		if !ok {
