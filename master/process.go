@@ -347,13 +347,28 @@ func (m *Master) onWake(s *service) {
 	if !m.isCurrent(s) || m.stopping {
 		return
 	}
+	m.wake(s, false)
+}
+
+// wake sends s its "W" trigger, unless its wake-up is conditional and it
+// has not been used yet, and arms the next one. The trigger goes out in
+// the background, or at once when now is set: a service's first wake-up
+// is sent as the service starts, before master reports that it runs, as
+// Postfix's master does (so pickup's first scan does not come after the
+// first message and make it try a refused file twice).
+func (m *Master) wake(s *service, now bool) {
 	if !s.condWake || s.used {
 		path := s.addrs[0]
-		go func() {
+		send := func() {
 			if err := ipc.TriggerPath(path, []byte{ipc.Wakeup}); err != nil {
 				maillog.Warn("service %s(public/%s): %v", s.key(), s.name, err)
 			}
-		}()
+		}
+		if now {
+			send()
+		} else {
+			go send()
+		}
 	}
 	m.scheduleWakeup(s, time.Duration(s.wakeup)*time.Second)
 }

@@ -56,7 +56,7 @@ func (m *Master) configure(initial bool) error {
 		go s.poller.run(s, m.events)
 		m.rearm(s)
 		if s.wakeup > 0 && s.typ != "unix-dgram" {
-			m.scheduleWakeup(s, 0)
+			m.wake(s, true)
 		}
 	}
 	return nil
