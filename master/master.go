@@ -350,8 +350,8 @@ func (m *Master) lock() {
 // GOMAXPROCS=1 is ours, not Postfix's: a Go daemon sizes its runtime from
 // the environment before any of its code runs, and one processor from the
 // first instruction makes its start-up (paid every max_use clients)
-// cheaper than shrinking to one later (internal/server/oneproc), the more
-// so the more processors the machine has.
+// cheaper than shrinking to one later (as server.Run does for a daemon
+// started otherwise), the more so the more processors the machine has.
 // Commands that daemons run do not see it: local gives them only
 // export_environment.
 func childEnv(c *conf.Config, dir string) []string {

@@ -376,16 +376,9 @@ func pendingAt(path string, offs []int64) (map[int64]bool, error) {
 	if lo < 0 || hi-lo >= maxOffsetSpan {
 		return nil, errSpan
 	}
-	var fd int
-	var err error
-	for {
-		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-		if err != syscall.EINTR {
-			break
-		}
-	}
+	fd, err := openFD(path, syscall.O_RDONLY)
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		return nil, err
 	}
 	f := &lockedFile{fd: fd, path: path}
 	defer f.Close()

@@ -33,16 +33,9 @@ type lockedFile struct {
 // another process holds a lock). Open errors are *os.PathError, as
 // os.OpenFile's.
 func openLocked(path string) (*lockedFile, error) {
-	var fd int
-	var err error
-	for {
-		fd, err = syscall.Open(path, syscall.O_RDWR|syscall.O_CLOEXEC, 0)
-		if err != syscall.EINTR {
-			break
-		}
-	}
+	fd, err := openFD(path, syscall.O_RDWR)
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		return nil, err
 	}
 	for {
 		err = syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
@@ -69,6 +62,21 @@ func openLocked(path string) (*lockedFile, error) {
 		}
 	}
 	return f, nil
+}
+
+// openFD opens path with mode (O_RDONLY, O_RDWR), close-on-exec, as a
+// bare descriptor; errors are *os.PathError, as os.OpenFile's.
+func openFD(path string, mode int) (int, error) {
+	for {
+		fd, err := syscall.Open(path, mode|syscall.O_CLOEXEC, 0)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return -1, &os.PathError{Op: "open", Path: path, Err: err}
+		}
+		return fd, nil
+	}
 }
 
 // ReadAt reads as os.File's ReadAt does: a short read ends with io.EOF.

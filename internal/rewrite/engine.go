@@ -272,7 +272,11 @@ func (e *Engine) missingFile(path string, err error) maptypes.Table {
 func (e *Engine) openMaps(spec string, w warnFunc) maptypes.Maps {
 	var m maptypes.Maps
 	for _, s := range conf.SplitList(spec) {
-		typ, _ := maptypes.SplitSpec(s, "")
+		// A proxy: table is searched as the table behind it is.
+		typ, rest := maptypes.SplitSpec(s, "")
+		for typ == "proxy" {
+			typ, rest = maptypes.SplitSpec(rest, "")
+		}
 		m = append(m, maptypes.Map{Table: e.openTable(s), Fixed: maptypes.IsFixed(typ)})
 	}
 	return m

@@ -20,8 +20,6 @@ import (
 	"github.com/postfix-go/postfix/internal/maillog"
 	"github.com/postfix-go/postfix/internal/msg"
 	"github.com/postfix-go/postfix/internal/queue"
-	// A daemon under master has one processor from the start (see Run).
-	_ "github.com/postfix-go/postfix/internal/server/oneproc"
 )
 
 // Mode says how a daemon takes its work.
@@ -195,9 +193,9 @@ func Run(name string, opts Options) {
 	// threads than the work itself takes (make bench: sendmail to
 	// Maildir went from x0.93 to x0.99 of Postfix's rate). Concurrency
 	// comes from master's processes, as in Postfix. A GOMAXPROCS in the
-	// environment (import_environment) still wins. Under master, package
-	// oneproc has done this already, before the other packages'
-	// initialisation (it saves about a tenth of a daemon's start-up).
+	// environment (import_environment) still wins. Under master the
+	// environment already says GOMAXPROCS=1 (master's childEnv), so the
+	// runtime starts on one processor; this is for daemons run otherwise.
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
 	}
