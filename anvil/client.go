@@ -106,13 +106,13 @@ func (a *Client) warn(format string, args ...any) {
 // two sessions of one client ending at the same moment never both end
 // the session of the same connection (which left the other one counted
 // for ever and put one connection in the pool twice).
-func (a *Client) take(ident string, mode int) (*conn, bool) {
+func (a *Client) take(ident string, mode bindMode) (*conn, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if mode != 1 {
+	if mode != modeBind {
 		if cs := a.bound[ident]; len(cs) > 0 {
 			c := cs[len(cs)-1]
-			if mode == 2 {
+			if mode == modeUnbind {
 				if len(cs) == 1 {
 					delete(a.bound, ident)
 				} else {
@@ -182,10 +182,18 @@ func (a *Client) open() (*conn, error) {
 	return &conn{nc: nc, ac: ac, opened: now, used: now}, nil
 }
 
-// exchange sends req for ident and scans the reply into wants. mode says
-// what the request does to the connection's binding: 0 none, 1 binds it
-// (connect), 2 ends it (disconnect).
-func (a *Client) exchange(ident string, mode int, req []attr.Attr, wants ...attr.Want) error {
+// bindMode is what a request does to its connection's binding.
+type bindMode int
+
+const (
+	modeNone   bindMode = iota // a rate or lookup request
+	modeBind                   // connect: binds the connection to the session
+	modeUnbind                 // disconnect: ends the binding
+)
+
+// exchange sends req for ident and scans the reply into wants; mode says
+// what the request does to the connection's binding.
+func (a *Client) exchange(ident string, mode bindMode, req []attr.Attr, wants ...attr.Want) error {
 	var status uint32
 	all := append([]attr.Want{attr.WantInt(AttrStatus, &status)}, wants...)
 	var err error
@@ -199,7 +207,7 @@ func (a *Client) exchange(ident string, mode int, req []attr.Attr, wants ...attr
 				if wasBound {
 					// anvil went away (postfix reload) and forgot
 					// the session.
-					if mode == 2 {
+					if mode == modeUnbind {
 						return nil
 					}
 					a.unbind(c, ident)
@@ -218,10 +226,10 @@ func (a *Client) exchange(ident string, mode int, req []attr.Attr, wants ...attr
 			c.mu.Unlock()
 			if err == nil {
 				switch {
-				case wasBound && mode == 2:
+				case wasBound && mode == modeUnbind:
 					a.put(c, "", false)
 				case !wasBound:
-					a.put(c, ident, mode == 1)
+					a.put(c, ident, mode == modeBind)
 				}
 				if status != StatusOK {
 					return fmt.Errorf("%w: %s: request %s: status %d", ErrUnavailable, a.Name, req[0].S, int32(status))
@@ -232,7 +240,7 @@ func (a *Client) exchange(ident string, mode int, req []attr.Attr, wants ...attr
 			if errors.As(err, &ae) && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && quietErr(err) {
 				a.warn("%s", ae.Msg)
 			}
-			if wasBound && mode != 2 {
+			if wasBound && mode != modeUnbind {
 				a.unbind(c, ident)
 			}
 			c.ac.Close()
@@ -243,7 +251,7 @@ func (a *Client) exchange(ident string, mode int, req []attr.Attr, wants ...attr
 		if try >= 2 {
 			return fmt.Errorf("%w: %s: %v", ErrUnavailable, a.Name, err)
 		}
-		if mode == 2 && wasBound {
+		if mode == modeUnbind && wasBound {
 			// anvil forgot the session with the broken connection.
 			return nil
 		}
@@ -286,20 +294,20 @@ func request(name, ident string) []attr.Attr {
 func (a *Client) Connect(service, addr string) (count, rate int, err error) {
 	id := Ident(service, addr)
 	var n, r uint32
-	err = a.exchange(id, 1, request(ReqConnect, id), attr.WantInt(AttrCount, &n), attr.WantInt(AttrRate, &r))
+	err = a.exchange(id, modeBind, request(ReqConnect, id), attr.WantInt(AttrCount, &n), attr.WantInt(AttrRate, &r))
 	return int(n), int(r), err
 }
 
 // Disconnect ends a session registered with Connect.
 func (a *Client) Disconnect(service, addr string) error {
 	id := Ident(service, addr)
-	return a.exchange(id, 2, request(ReqDisconnect, id))
+	return a.exchange(id, modeUnbind, request(ReqDisconnect, id))
 }
 
 func (a *Client) rate(req, service, addr string) (int, error) {
 	id := Ident(service, addr)
 	var r uint32
-	err := a.exchange(id, 0, request(req, id), attr.WantInt(AttrRate, &r))
+	err := a.exchange(id, modeNone, request(req, id), attr.WantInt(AttrRate, &r))
 	return int(r), err
 }
 
@@ -332,7 +340,7 @@ func (a *Client) Auth(service, addr string) (rate int, err error) {
 func (a *Client) Lookup(service, addr string) (Stats, error) {
 	id := Ident(service, addr)
 	var s [6]uint32
-	err := a.exchange(id, 0, request(ReqLookup, id), attr.WantInt(AttrCount, &s[0]), attr.WantInt(AttrRate, &s[1]),
+	err := a.exchange(id, modeNone, request(ReqLookup, id), attr.WantInt(AttrCount, &s[0]), attr.WantInt(AttrRate, &s[1]),
 		attr.WantInt(AttrMail, &s[2]), attr.WantInt(AttrRcpt, &s[3]), attr.WantInt(AttrNewTLS, &s[4]), attr.WantInt(AttrAuth, &s[5]))
 	return Stats{Count: int(s[0]), Rate: int(s[1]), Mail: int(s[2]), Rcpt: int(s[3]), NewTLS: int(s[4]), Auth: int(s[5])}, err
 }

@@ -123,7 +123,7 @@ func TestRepliesLikePostfix(t *testing.T) {
 	var master strings.Builder
 	master.WriteString("proxymap unix - - n - - proxymap\n")
 	for i, c := range refCases {
-		ports[i] = freePort(t)
+		ports[i] = testutil.FreePort(t)
 		r := c.kind + "," + c.spec + ",permit"
 		extra := ""
 		if strings.HasPrefix(c.name, "map") {
@@ -309,9 +309,4 @@ func waitAfter(t *testing.T, ref *flowtest.System, before int, re string) {
 		}
 	}
 	t.Fatalf("no log line matching %q", re)
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	return testutil.FreePort(t)
 }

@@ -54,7 +54,7 @@ func TestClientNameLikePostfix(t *testing.T) {
 	dns.Fail("5.0.0.127.in-addr.arpa")
 	dns.Fail("tempfwd.test")
 
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	ref := flowtest.NewReference(t, "inet_protocols = all\n")
 	master := filepath.Join(ref.Etc, "master.cf")
 	f, err := os.OpenFile(master, os.O_APPEND|os.O_WRONLY, 0)
@@ -122,9 +122,4 @@ func TestClientNameLikePostfix(t *testing.T) {
 			t.Errorf("from %s:\nPostfix: %q\nours:    %q", src, got, want)
 		}
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	return testutil.FreePort(t)
 }

@@ -42,7 +42,7 @@ func StartDovecot(t testing.TB, users map[string]string, socket string) *Dovecot
 	if err := os.WriteFile(filepath.Join(dir, "users"), []byte(pw.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	cf := fmt.Sprintf(`base_dir = %[1]s/base
 state_dir = %[1]s/state
 log_path = %[1]s/dovecot.log
@@ -93,10 +93,4 @@ service anvil {
 	waitDial(t, d, "unix", socket)
 	waitDial(t, d, "tcp", fmt.Sprintf("127.0.0.1:%d", port))
 	return dv
-}
-
-// freePort returns a TCP port on 127.0.0.1 that nothing listened on a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	return testutil.FreePort(t)
 }
