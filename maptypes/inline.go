@@ -4,6 +4,8 @@ import (
 	"errors"
 	"sort"
 	"strings"
+
+	"github.com/postfix-go/postfix/conf"
 )
 
 // inline:{...} is a fixed-string table written in its own name, as
@@ -43,7 +45,7 @@ func openInline(name string, flags OpenFlags) (Table, error) {
 	// A later entry replaces an earlier one with the same key.
 	t := newMemTable(flags | DupReplace)
 	n := 0
-	for entry := range inlineEntries(inner) {
+	for _, entry := range conf.SplitList(inner) {
 		if entry[0] == '{' {
 			end := braceEnd(entry)
 			if end != len(entry)-1 {
@@ -68,35 +70,6 @@ func openInline(name string, flags OpenFlags) (Table, error) {
 	// as good and stable.
 	sort.Strings(t.keys)
 	return t, nil
-}
-
-// inlineEntries yields the entries of an inline table's inner text: runs
-// of bytes between separators outside braces.
-func inlineEntries(s string) func(yield func(string) bool) {
-	return func(yield func(string) bool) {
-		i := 0
-		for i < len(s) {
-			if strings.IndexByte(inlineSeparators, s[i]) >= 0 {
-				i++
-				continue
-			}
-			j, depth := i, 0
-			for ; j < len(s); j++ {
-				c := s[j]
-				if c == '{' {
-					depth++
-				} else if c == '}' && depth > 0 {
-					depth--
-				} else if depth == 0 && strings.IndexByte(inlineSeparators, c) >= 0 {
-					break
-				}
-			}
-			if !yield(s[i:j]) {
-				return
-			}
-			i = j
-		}
-	}
 }
 
 // splitInlineEntry splits "name = value": the name ends at a blank or

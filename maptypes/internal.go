@@ -59,18 +59,14 @@ func (t *internalTable) Delete(key string) (bool, error) {
 // its hash table, which nothing may rely on).
 func (t *internalTable) Sequence(fn func(key, value string) bool) error {
 	t.mu.RLock()
-	keys := make([]string, 0, len(t.m))
-	for k := range t.m {
-		keys = append(keys, k)
-	}
-	vals := make(map[string]string, len(t.m))
+	entries := make([][2]string, 0, len(t.m))
 	for k, v := range t.m {
-		vals[k] = v
+		entries = append(entries, [2]string{k, v})
 	}
 	t.mu.RUnlock()
-	sort.Strings(keys)
-	for _, k := range keys {
-		if !fn(k, vals[k]) {
+	sort.Slice(entries, func(i, j int) bool { return entries[i][0] < entries[j][0] })
+	for _, e := range entries {
+		if !fn(e[0], e[1]) {
 			break
 		}
 	}

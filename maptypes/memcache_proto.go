@@ -182,17 +182,25 @@ func (c *mcClient) try(op func(mc *mcConn, warn bool) (done bool, err error)) er
 	return c.failure(last)
 }
 
+// command sends cmd (followed by data, if any) and reads the reply line;
+// with warn, an I/O failure is logged for table name.
+func (c *mcClient) command(mc *mcConn, warn bool, name, cmd string, data *string) (string, error) {
+	err := mc.send(cmd, data)
+	line := ""
+	if err == nil {
+		line, err = mc.line(c.cfg.LineLimit)
+	}
+	if err != nil && warn {
+		c.ioWarn(name, err)
+	}
+	return line, err
+}
+
 // get looks mk up; name is the table name for warnings.
 func (c *mcClient) get(name, mk string) (value string, found bool, err error) {
 	err = c.try(func(mc *mcConn, warn bool) (bool, error) {
-		line, err := "", mc.send("get "+mk, nil)
-		if err == nil {
-			line, err = mc.line(c.cfg.LineLimit)
-		}
+		line, err := c.command(mc, warn, name, "get "+mk, nil)
 		if err != nil {
-			if warn {
-				c.ioWarn(name, err)
-			}
 			return false, err
 		}
 		if line == "END" {
@@ -252,14 +260,8 @@ func truncate30(s string) string {
 // set stores mk=value with the configured flags and ttl.
 func (c *mcClient) set(name, mk, value string) error {
 	return c.try(func(mc *mcConn, warn bool) (bool, error) {
-		line, err := "", mc.send(fmt.Sprintf("set %s %d %d %d", mk, c.cfg.Flags, c.cfg.TTL, len(value)), &value)
-		if err == nil {
-			line, err = mc.line(c.cfg.LineLimit)
-		}
+		line, err := c.command(mc, warn, name, fmt.Sprintf("set %s %d %d %d", mk, c.cfg.Flags, c.cfg.TTL, len(value)), &value)
 		if err != nil {
-			if warn {
-				c.ioWarn(name, err)
-			}
 			return false, err
 		}
 		if line != "STORED" {
@@ -275,14 +277,8 @@ func (c *mcClient) set(name, mk, value string) error {
 // del deletes mk and reports whether it was there.
 func (c *mcClient) del(name, mk string) (found bool, err error) {
 	err = c.try(func(mc *mcConn, warn bool) (bool, error) {
-		line, err := "", mc.send("delete "+mk, nil)
-		if err == nil {
-			line, err = mc.line(c.cfg.LineLimit)
-		}
+		line, err := c.command(mc, warn, name, "delete "+mk, nil)
 		if err != nil {
-			if warn {
-				c.ioWarn(name, err)
-			}
 			return false, err
 		}
 		switch line {

@@ -3,6 +3,8 @@ package maptypes
 import (
 	"errors"
 	"strings"
+
+	"github.com/postfix-go/postfix/conf"
 )
 
 // This file reads inline pattern tables (Postfix 3.7 and later): a regexp,
@@ -24,7 +26,8 @@ import (
 // isInlineName reports whether a pattern table name is inline text.
 func isInlineName(name string) bool { return strings.HasPrefix(name, "{") }
 
-// inlineSeparators end a rule at brace depth zero.
+// inlineSeparators end a rule at brace depth zero: conf.SplitList's
+// separators, which the inline tables split their rules with.
 const inlineSeparators = ", \t\r\n"
 
 // braceEnd returns the index of the '}' that closes the '{' at s[0], or
@@ -63,30 +66,6 @@ func unbrace(kind, s string, strip bool) (string, error) {
 	return strings.TrimFunc(s[1:end], isSpaceRune), nil
 }
 
-// nextInlineRule splits the next rule off *s: separators at depth zero
-// end it. It returns false when only separators remain.
-func nextInlineRule(s *string) (string, bool) {
-	rest := strings.TrimLeft(*s, inlineSeparators)
-	if rest == "" {
-		*s = ""
-		return "", false
-	}
-	depth := 0
-	i := 0
-	for ; i < len(rest); i++ {
-		c := rest[i]
-		if c == '{' {
-			depth++
-		} else if c == '}' {
-			depth--
-		} else if depth == 0 && strings.IndexByte(inlineSeparators, c) >= 0 {
-			break
-		}
-	}
-	*s = rest[i:]
-	return rest[:i], true
-}
-
 // inlineSource turns the inline table name into the text of the
 // equivalent source file, one line per rule.
 func inlineSource(kind, name string) (string, error) {
@@ -95,11 +74,8 @@ func inlineSource(kind, name string) (string, error) {
 		return "", err
 	}
 	var b strings.Builder
-	for {
-		rule, ok := nextInlineRule(&body)
-		if !ok {
-			break
-		}
+	// Rules are split as a main.cf list is: separators outside braces.
+	for _, rule := range conf.SplitList(body) {
 		if rule[0] != '{' {
 			return "", errors.New(kind + " map: no '{' at start of text in \"" + rule + "\"")
 		}

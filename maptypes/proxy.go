@@ -126,7 +126,7 @@ func ProxyFlags(dict uint32) OpenFlags {
 	return f
 }
 
-// dictFlags converts open flags into the instance flags (those that
+// dictInstFlags converts open flags into the instance flags (those that
 // select a table instance) a client sends.
 func dictInstFlags(f OpenFlags) uint32 {
 	var d uint32

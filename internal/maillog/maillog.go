@@ -197,22 +197,26 @@ const (
 	LevelPanic                // "panic: TEXT"
 )
 
+// levels gives each Level its syslog severity and its prefix.
+var levels = [...]struct {
+	sev    int
+	prefix string
+}{
+	LevelInfo:    {sevInfo, ""},
+	LevelWarning: {sevWarning, "warning: "},
+	LevelError:   {sevErr, "error: "},
+	LevelFatal:   {sevCrit, "fatal: "},
+	LevelPanic:   {sevCrit, "panic: "},
+}
+
 // Log writes one line at level l and, unlike Fatal and Panic, returns:
 // postfix(1) logs "fatal: ..." and then chooses its exit status itself.
 func Log(l Level, format string, args ...any) {
-	text := fmt.Sprintf(format, args...)
-	switch l {
-	case LevelWarning:
-		emit(sevWarning, "warning: ", text)
-	case LevelError:
-		emit(sevErr, "error: ", text)
-	case LevelFatal:
-		emit(sevCrit, "fatal: ", text)
-	case LevelPanic:
-		emit(sevCrit, "panic: ", text)
-	default:
-		emit(sevInfo, "", text)
+	lv := levels[LevelInfo]
+	if l >= 0 && int(l) < len(levels) {
+		lv = levels[l]
 	}
+	emit(lv.sev, lv.prefix, fmt.Sprintf(format, args...))
 }
 
 // Info logs "TEXT".
@@ -376,18 +380,14 @@ func (msgWriter) Write(p []byte) (int, error) {
 		}
 		// The severity goes apart from the text, which alone is cut at
 		// MaxText.
-		sev, prefix := sevInfo, ""
-		switch {
-		case strings.HasPrefix(text, "warning: "):
-			sev, prefix = sevWarning, "warning: "
-		case strings.HasPrefix(text, "error: "):
-			sev, prefix = sevErr, "error: "
-		case strings.HasPrefix(text, "fatal: "):
-			sev, prefix = sevCrit, "fatal: "
-		case strings.HasPrefix(text, "panic: "):
-			sev, prefix = sevCrit, "panic: "
+		lv := levels[LevelInfo]
+		for _, x := range levels[LevelWarning:] {
+			if strings.HasPrefix(text, x.prefix) {
+				lv = x
+				break
+			}
 		}
-		emit(sev, prefix, text[len(prefix):])
+		emit(lv.sev, lv.prefix, text[len(lv.prefix):])
 	}
 	return len(p), nil
 }

@@ -27,19 +27,17 @@ func UTF8() bool { return utf8Log.Load() }
 // or 0xc1 lead, a stray continuation byte and a lead byte without
 // continuation each become one '?'. Text with nothing to mask is returned
 // as it is, without a copy.
-func Printable(text string) string { return printable(text, utf8Log.Load()) }
+func Printable(text string) string { return printableRepl(text, utf8Log.Load(), '?') }
 
 // PrintableFor is Printable with the UTF-8 rule given rather than taken
 // from SetUTF8.
-func PrintableFor(text string, utf8 bool) string { return printable(text, utf8) }
+func PrintableFor(text string, utf8 bool) string { return printableRepl(text, utf8, '?') }
 
 // PrintableRepl is PrintableFor with repl in place of '?': Postfix's
 // smtpd masks the text of a restriction's reply with spaces.
 func PrintableRepl(text string, utf8 bool, repl byte) string {
 	return printableRepl(text, utf8, repl)
 }
-
-func printable(text string, utf8 bool) string { return printableRepl(text, utf8, '?') }
 
 func printableRepl(text string, utf8 bool, repl byte) string {
 	i := 0
