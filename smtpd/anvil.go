@@ -53,11 +53,14 @@ func newMatcherKind(c *conf.Config, param string, kind matchlist.Kind) matcher {
 }
 
 // match reports whether the session's client is in the list.
-func (m matcher) match(s *session) bool {
+func (m matcher) match(s *session) bool { return m.matches(s.name, s.addr) }
+
+// matches reports whether name or addr is in the list.
+func (m matcher) matches(name, addr string) bool {
 	if m.l == nil {
 		return false
 	}
-	ok, err := m.l.Match(s.name, s.addr)
+	ok, err := m.l.Match(name, addr)
 	return err == nil && ok
 }
 

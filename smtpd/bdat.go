@@ -39,7 +39,7 @@ func (s *session) bdatCmd(arg string) int {
 		if id == "" {
 			id = "NOQUEUE"
 		}
-		maillog.Warn("%s: malformed BDAT command syntax from %s: %.100s", id, s.namaddr(), "BDAT "+arg)
+		maillog.Warn("%s: malformed BDAT command syntax from %s: %s", id, s.namaddr(), cBytes("BDAT "+arg, 100))
 		s.reply("521 5.5.4 Syntax: BDAT count [LAST]")
 		return cmdHangup
 	}

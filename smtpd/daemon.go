@@ -2,9 +2,7 @@ package smtpd
 
 import (
 	"net"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	"github.com/postfix-go/postfix/conf"
@@ -25,10 +23,6 @@ func Main() {
 				maillog.Fatal("%v", err)
 			}
 			srv.setMaxProc(s)
-			return nil
-		},
-		PostJail: func(s *server.Service) error {
-			srv.postJail()
 			return nil
 		},
 		Conn: func(s *server.Service, c net.Conn) {
@@ -79,9 +73,6 @@ func NewServer(c *conf.Config, service string) (*Server, error) {
 	return s, nil
 }
 
-// postJail runs after the privilege drop.
-func (s *Server) postJail() {}
-
 // setMaxProc bounds concurrent sessions by the service's maxproc.
 func (s *Server) setMaxProc(svc *server.Service) {
 	n := svc.MaxProc
@@ -95,37 +86,17 @@ func (s *Server) setMaxProc(svc *server.Service) {
 
 // maxProcFromMaster reads the service's maxproc column in master.cf.
 func (s *Server) maxProcFromMaster(svc *server.Service) int {
-	dir := os.Getenv("MAIL_CONFIG")
-	if dir == "" {
-		dir = s.c.Get("config_directory")
-	}
-	mf, err := conf.ReadMaster(filepath.Join(dir, "master.cf"))
+	def := s.c.Int("default_process_limit")
+	mf, err := conf.ReadMaster(filepath.Join(s.c.Dir, "master.cf"))
 	if err != nil {
-		return s.c.Int("default_process_limit")
+		return def
 	}
 	for _, e := range mf.Entries {
 		if e.Service == svc.Name && e.Type == svc.Type {
-			return maxProcValue(e.Maxproc, s.c.Int("default_process_limit"))
+			return e.Effective(def).Maxproc
 		}
 	}
-	return s.c.Int("default_process_limit")
-}
-
-// maxProcValue interprets a maxproc column.
-func maxProcValue(v string, def int) int {
-	v = strings.TrimSpace(v)
-	if v == "-" || v == "" {
-		return def
-	}
-	n := 0
-	for _, ch := range v {
-		if ch < '0' || ch > '9' {
-			maillog.Warn("bad maxproc value %q in master.cf", v)
-			return def
-		}
-		n = n*10 + int(ch-'0')
-	}
-	return n
+	return def
 }
 
 // Serve runs one SMTP session on c.

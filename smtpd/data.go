@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/postfix-go/postfix/conf"
+	"github.com/postfix-go/postfix/internal/address"
 	"github.com/postfix-go/postfix/internal/maillog"
 	"github.com/postfix-go/postfix/internal/record"
 	"github.com/postfix-go/postfix/internal/smtpread"
@@ -377,7 +377,7 @@ func (s *session) receivedHeader() []string {
 	by := "\tby " + s.p.hostname + " (" + s.p.mailName + ") with " + proto + " id " + s.tx.queueID
 	date := mailDate(time.Now())
 	if len(s.tx.rcpts) == 1 {
-		lines = append(lines, by, "\tfor <"+quoteAddr(s.tx.rcpts[0].addr)+">; "+date)
+		lines = append(lines, by, "\tfor <"+address.External(s.tx.rcpts[0].addr)+">; "+date)
 	} else {
 		lines = append(lines, by+";", "\t"+date)
 	}
@@ -388,40 +388,4 @@ func (s *session) receivedHeader() []string {
 // "Sat, 28 Nov 2026 13:12:43 +0000 (UTC)".
 func mailDate(t time.Time) string {
 	return t.Format("Mon, _2 Jan 2006 15:04:05 -0700 (MST)")
-}
-
-// quoteAddr returns the external form of an internal address (the local
-// part quoted when it needs quoting).
-func quoteAddr(a string) string {
-	at := strings.LastIndexByte(a, '@')
-	local, dom := a, ""
-	if at >= 0 {
-		local, dom = a[:at], a[at:]
-	}
-	need := local == "" && at >= 0
-	for i := 0; i < len(local); i++ {
-		c := local[i]
-		if c <= ' ' || c >= 0x7f && false || strings.IndexByte("()<>@,;:\\\".[]", c) >= 0 {
-			if c == '.' {
-				continue
-			}
-			need = true
-		}
-	}
-	if strings.HasPrefix(local, ".") || strings.HasSuffix(local, ".") || strings.Contains(local, "..") {
-		need = true
-	}
-	if !need {
-		return a
-	}
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(local); i++ {
-		if local[i] == '"' || local[i] == '\\' {
-			b.WriteByte('\\')
-		}
-		b.WriteByte(local[i])
-	}
-	b.WriteByte('"')
-	return b.String() + dom
 }

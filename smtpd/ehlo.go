@@ -75,18 +75,31 @@ func (s *session) heloCmd(arg string) int {
 		s.reply("501 Syntax: HELO hostname")
 		return cmdError
 	}
+	if !s.acceptHelo(arg, false) {
+		return cmdError
+	}
+	s.reply("250 " + s.p.hostname)
+	return cmdOK
+}
+
+// acceptHelo starts a session over with a HELO (ehlo false) or EHLO name,
+// and keeps the name when the restrictions accept it; false means they
+// did not and the client has had its reply.
+func (s *session) acceptHelo(arg string, ehlo bool) bool {
 	s.heloReset()
 	s.helo = heloName(arg)
 	s.protocol = "SMTP"
-	s.ehlo = false
+	if ehlo {
+		s.protocol = "ESMTP"
+	}
+	s.ehlo = ehlo
 	if r := s.checkHelo(); r != "" {
 		s.helo = ""
 		s.reply(r)
-		return cmdError
+		return false
 	}
 	s.helo = s.keptHelo(s.helo)
-	s.reply("250 " + s.p.hostname)
-	return cmdOK
+	return true
 }
 
 // heloName is the HELO/EHLO argument as Postfix checks it: its words
@@ -129,16 +142,9 @@ func (s *session) ehloCmd(arg string) int {
 		s.reply("501 Syntax: EHLO hostname")
 		return cmdError
 	}
-	s.heloReset()
-	s.helo = heloName(arg)
-	s.protocol = "ESMTP"
-	s.ehlo = true
-	if r := s.checkHelo(); r != "" {
-		s.helo = ""
-		s.reply(r)
+	if !s.acceptHelo(arg, true) {
 		return cmdError
 	}
-	s.helo = s.keptHelo(s.helo)
 	// As Postfix 3.7, no log line when ENHANCEDSTATUSCODES is among the
 	// discarded keywords.
 	if len(s.p.discardText) > 0 && !s.p.discardEHLO["SILENT-DISCARD"] && !s.p.discardEHLO["ENHANCEDSTATUSCODES"] {
@@ -268,7 +274,7 @@ func (s *session) etrnCmd(arg string) int {
 		s.reply(r)
 		return cmdError
 	}
-	maillog.Warn("reject: ETRN %.100s... from %s", dom, s.namaddr())
+	maillog.Warn("reject: ETRN %s... from %s", cBytes(dom, 100), s.namaddr())
 	s.reply("459 <" + dom + ">: service unavailable")
 	return cmdError
 }

@@ -59,5 +59,5 @@ func (f *forbiddenList) match(tok string) bool {
 			return true
 		}
 	}
-	return f.tables.match(&session{name: tok})
+	return f.tables.matches(tok, "")
 }

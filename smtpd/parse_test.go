@@ -81,12 +81,3 @@ func TestHeaderNameCommands(t *testing.T) {
 		}
 	}
 }
-
-func TestMaxProcValue(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]int{"-": 100, "": 100, "0": 0, "5": 5, "x": 100} {
-		if got := maxProcValue(in, 100); got != want {
-			t.Errorf("maxProcValue(%q) = %d, want %d", in, got, want)
-		}
-	}
-}
