@@ -20,9 +20,7 @@ type fakeServer struct {
 	mu    sync.Mutex
 	reqs  []string
 	conns int
-	// closed counts connections the server has hung up.
-	closed int
-	wg     sync.WaitGroup
+	wg    sync.WaitGroup
 }
 
 func newFakeServer(t testing.TB, network, addr string, reply func(req string, n int) string) *fakeServer {
@@ -61,12 +59,7 @@ func (s *fakeServer) serve() {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			defer func() {
-				c.Close()
-				s.mu.Lock()
-				s.closed++
-				s.mu.Unlock()
-			}()
+			defer c.Close()
 			br := bufio.NewReader(c)
 			for {
 				var b strings.Builder
